@@ -1,0 +1,279 @@
+//! Exact (brute-force) search, single and batch.
+//!
+//! - A single query splits the gallery into row chunks scanned in parallel; each worker
+//!   keeps its own bounded top-k, merged at the end. No locks in the inner loop.
+//! - A batch tiles queries × gallery rows: each block of `BLOCK_ROWS` rows is read from
+//!   memory once per worker and compared with every query while it sits in cache, with a
+//!   register-blocked kernel (`metric::cross`), so batches are compute-bound.
+//! - An allow-list is resolved to rows once per call and only those rows are scanned; a
+//!   deny-list is resolved to sorted rows and checked only for hits that would enter the
+//!   top-k.
+
+use std::borrow::Cow;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::gallery::View;
+use crate::metric::{self, prepare_query};
+use crate::pool;
+use crate::topk::TopK;
+use crate::types::{Hit, KeyFilter, SearchParams};
+
+/// Rows per distance block: 256 rows of 384 f32 are 384 KiB, inside a 512 KiB L2.
+const BLOCK_ROWS: usize = 256;
+/// Rows per block in batch mode: the block is reused for every query, so keep it in L2
+/// next to the queries.
+const BATCH_BLOCK_ROWS: usize = 64;
+/// Queries per group in batch mode (bounds the distance buffer to `QUERY_GROUP × BATCH_BLOCK_ROWS`).
+const QUERY_GROUP: usize = 256;
+/// Below this many rows a single query is scanned on the calling thread: splitting costs
+/// more than it saves.
+const PAR_MIN_ROWS: usize = 8192;
+
+/// Which rows a filter admits.
+enum RowSet {
+    All,
+    /// Only these rows (sorted, unique).
+    Only(Vec<usize>),
+    /// Every row but these (sorted, unique).
+    Except(Vec<usize>),
+}
+
+impl RowSet {
+    fn resolve(view: &View<'_>, filter: Option<KeyFilter<'_>>) -> RowSet {
+        let rows = |keys: &[u64]| {
+            let mut r: Vec<usize> = keys.iter().filter_map(|k| view.row_of(*k)).collect();
+            r.sort_unstable();
+            r.dedup();
+            r
+        };
+        match filter {
+            None => RowSet::All,
+            Some(KeyFilter::Allow(keys)) => RowSet::Only(rows(keys)),
+            Some(KeyFilter::Deny(keys)) => RowSet::Except(rows(keys)),
+        }
+    }
+
+    #[inline]
+    fn denies(&self, row: usize) -> bool {
+        matches!(self, RowSet::Except(d) if d.binary_search(&row).is_ok())
+    }
+}
+
+fn new_top(params: &SearchParams<'_>) -> TopK {
+    TopK::new(params.k, params.max_distance)
+}
+
+/// Offers the distances of rows `start..start + dists.len()` to `top`.
+#[inline]
+fn offer(view: &View<'_>, set: &RowSet, top: &mut TopK, start: usize, dists: &[f32]) {
+    for (i, &d) in dists.iter().enumerate() {
+        if top.accepts(d) {
+            let row = start + i;
+            if !set.denies(row) {
+                top.push(Hit {
+                    key: view.keys[row],
+                    distance: d,
+                });
+            }
+        }
+    }
+}
+
+/// Scans rows `lo..hi` for one query.
+fn scan_range(
+    view: &View<'_>,
+    q: &[f32],
+    set: &RowSet,
+    params: &SearchParams<'_>,
+    lo: usize,
+    hi: usize,
+) -> TopK {
+    let d = view.dims;
+    let mut top = new_top(params);
+    let mut buf = [0f32; BLOCK_ROWS];
+    let mut start = lo;
+    while start < hi {
+        let end = (start + BLOCK_ROWS).min(hi);
+        let out = &mut buf[..end - start];
+        metric::scan(view.metric, q, &view.vectors[start * d..end * d], d, out);
+        offer(view, set, &mut top, start, out);
+        start = end;
+    }
+    top
+}
+
+/// Scans an explicit row list for one query.
+fn scan_list(view: &View<'_>, q: &[f32], rows: &[usize], params: &SearchParams<'_>) -> TopK {
+    let mut top = new_top(params);
+    for &row in rows {
+        let d = metric::distance(view.metric, q, view.row(row));
+        if top.accepts(d) {
+            top.push(Hit {
+                key: view.keys[row],
+                distance: d,
+            });
+        }
+    }
+    top
+}
+
+/// Splits `0..n` into about `4 × threads` chunks of at least `min` items.
+fn chunks(n: usize, threads: usize, min: usize) -> Vec<(usize, usize)> {
+    let size = n.div_ceil(threads * 4).max(min).max(1);
+    (0..n.div_ceil(size))
+        .map(|c| (c * size, ((c + 1) * size).min(n)))
+        .collect()
+}
+
+/// Exact top-k for one query.
+pub(crate) fn search(
+    view: &View<'_>,
+    query: &[f32],
+    params: &SearchParams<'_>,
+) -> Result<Vec<Hit>> {
+    let q = prepare_query(view.metric, view.dims, query)?;
+    let set = RowSet::resolve(view, params.filter);
+    let threads = pool::effective(params.threads);
+    let top = match &set {
+        RowSet::Only(rows) => {
+            if threads == 1 || rows.len() < PAR_MIN_ROWS {
+                scan_list(view, &q, rows, params)
+            } else {
+                pool::install(params.threads, || {
+                    rows.par_chunks(rows.len().div_ceil(threads * 4))
+                        .map(|c| scan_list(view, &q, c, params))
+                        .reduce(|| new_top(params), merged)
+                })?
+            }
+        }
+        _ => {
+            let n = view.count();
+            if threads == 1 || n < PAR_MIN_ROWS {
+                scan_range(view, &q, &set, params, 0, n)
+            } else {
+                let parts = chunks(n, threads, BLOCK_ROWS * 4);
+                pool::install(params.threads, || {
+                    parts
+                        .par_iter()
+                        .map(|&(lo, hi)| scan_range(view, &q, &set, params, lo, hi))
+                        .reduce(|| new_top(params), merged)
+                })?
+            }
+        }
+    };
+    Ok(top.into_sorted())
+}
+
+fn merged(mut a: TopK, b: TopK) -> TopK {
+    a.merge(b);
+    a
+}
+
+/// Validates and prepares (normalises for cosine) every query of a batch.
+fn prepare_batch<'q>(view: &View<'_>, queries: &'q [f32]) -> Result<Cow<'q, [f32]>> {
+    let d = view.dims;
+    if queries.len() % d != 0 {
+        return Err(Error::DimensionMismatch {
+            expected: d,
+            found: queries.len() % d,
+        });
+    }
+    let mut owned: Option<Vec<f32>> = None;
+    for (i, q) in queries.chunks_exact(d).enumerate() {
+        let p = prepare_query(view.metric, d, q).map_err(|e| match e {
+            Error::NonFinite { index, .. } => Error::NonFinite {
+                what: format!("query {i}"),
+                index,
+            },
+            Error::ZeroVector { .. } => Error::ZeroVector {
+                what: format!("query {i}"),
+            },
+            other => other,
+        })?;
+        if let Cow::Owned(v) = p {
+            owned
+                .get_or_insert_with(|| Vec::with_capacity(queries.len()))
+                .extend_from_slice(&v);
+        }
+    }
+    Ok(owned.map_or(Cow::Borrowed(queries), Cow::Owned))
+}
+
+/// Tiled scan of rows `lo..hi` against every query: one top-k per query.
+fn batch_range(
+    view: &View<'_>,
+    qs: &[f32],
+    set: &RowSet,
+    params: &SearchParams<'_>,
+    lo: usize,
+    hi: usize,
+) -> Vec<TopK> {
+    let d = view.dims;
+    let nq = qs.len() / d;
+    let mut tops: Vec<TopK> = (0..nq).map(|_| new_top(params)).collect();
+    let mut buf = vec![0f32; QUERY_GROUP.min(nq) * BATCH_BLOCK_ROWS];
+    let mut start = lo;
+    while start < hi {
+        let end = (start + BATCH_BLOCK_ROWS).min(hi);
+        let nr = end - start;
+        let rows = &view.vectors[start * d..end * d];
+        for g in (0..nq).step_by(QUERY_GROUP) {
+            let gq = QUERY_GROUP.min(nq - g);
+            let out = &mut buf[..gq * nr];
+            metric::cross(view.metric, &qs[g * d..(g + gq) * d], rows, d, out);
+            for (j, dists) in out.chunks_exact(nr).enumerate() {
+                offer(view, set, &mut tops[g + j], start, dists);
+            }
+        }
+        start = end;
+    }
+    tops
+}
+
+/// Exact top-k for many queries.
+pub(crate) fn search_batch(
+    view: &View<'_>,
+    queries: &[f32],
+    params: &SearchParams<'_>,
+) -> Result<Vec<Vec<Hit>>> {
+    let qs = prepare_batch(view, queries)?;
+    let d = view.dims;
+    let nq = qs.len() / d;
+    if nq == 0 {
+        return Ok(Vec::new());
+    }
+    let set = RowSet::resolve(view, params.filter);
+    let threads = pool::effective(params.threads);
+    let tops: Vec<TopK> = match &set {
+        RowSet::Only(rows) => pool::install(params.threads, || {
+            qs.par_chunks(d)
+                .map(|q| scan_list(view, q, rows, params))
+                .collect()
+        })?,
+        _ => {
+            let n = view.count();
+            if threads == 1 || n < PAR_MIN_ROWS {
+                batch_range(view, &qs, &set, params, 0, n)
+            } else {
+                let parts = chunks(n, threads, BATCH_BLOCK_ROWS * 16);
+                pool::install(params.threads, || {
+                    parts
+                        .par_iter()
+                        .map(|&(lo, hi)| batch_range(view, &qs, &set, params, lo, hi))
+                        .reduce(
+                            || (0..nq).map(|_| new_top(params)).collect(),
+                            |mut a, b| {
+                                for (x, y) in a.iter_mut().zip(b) {
+                                    x.merge(y);
+                                }
+                                a
+                            },
+                        )
+                })?
+            }
+        }
+    };
+    Ok(tops.into_iter().map(TopK::into_sorted).collect())
+}

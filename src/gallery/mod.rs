@@ -1,0 +1,332 @@
+//! The gallery: an immutable set of vectors with unique `u64` keys in one file (format v1,
+//! see ARCHITECTURE.md), opened by memory map or held in memory.
+
+mod builder;
+pub mod format;
+mod layout;
+mod storage;
+mod writer;
+
+use std::path::{Path, PathBuf};
+
+pub use builder::GalleryBuilder;
+pub use layout::SectionInfo;
+
+use crate::error::{Error, Result};
+use crate::flat;
+use crate::types::{ElementType, Hit, Metric, SearchParams};
+use format::KeyIndexEntry;
+use layout::Layout;
+use storage::Storage;
+
+/// Options for [`Gallery::open_with`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpenOptions {
+    /// Check every section checksum (and the key index) at open. Costs one pass over the
+    /// file; off by default so that open stays O(1).
+    pub verify_checksums: bool,
+}
+
+/// Descriptive facts about a gallery, as printed by `vecmatch info`.
+#[derive(Debug, Clone)]
+pub struct GalleryInfo {
+    /// Format version `(major, minor)` of the file.
+    pub version: (u16, u16),
+    /// Distance metric.
+    pub metric: Metric,
+    /// Storage type of vector components.
+    pub element_type: ElementType,
+    /// Components per vector.
+    pub dims: usize,
+    /// Number of vectors.
+    pub count: usize,
+    /// Total size in bytes.
+    pub file_bytes: u64,
+    /// Creation time, seconds since the Unix epoch.
+    pub created_unix_s: u64,
+    /// The section table, in file order.
+    pub sections: Vec<SectionInfo>,
+    /// The META section's JSON text, if present and valid UTF-8.
+    pub meta: Option<String>,
+    /// `"mmap"` or `"memory"`.
+    pub storage: &'static str,
+}
+
+/// An immutable, searchable set of vectors.
+///
+/// Opened from a file by memory map ([`Gallery::open`], zero-copy, O(1)) or built in memory
+/// ([`GalleryBuilder::build_in_memory`]); both behave identically. `Gallery` is
+/// `Send + Sync` and every search takes `&self`, so one gallery serves any number of
+/// threads.
+///
+/// **The mmap contract**: a file must not be modified or truncated while a `Gallery` has it
+/// open. vecmatch itself never edits a published file in place; it writes a new file and
+/// renames it over the old one, which leaves existing mappings intact.
+pub struct Gallery {
+    storage: Storage,
+    layout: Layout,
+    path: Option<PathBuf>,
+}
+
+/// Borrowed, validated slices of a gallery, used by the search code.
+#[derive(Clone, Copy)]
+pub(crate) struct View<'a> {
+    pub metric: Metric,
+    pub dims: usize,
+    pub vectors: &'a [f32],
+    pub keys: &'a [u64],
+    pub key_index: &'a [KeyIndexEntry],
+}
+
+impl<'a> View<'a> {
+    /// Number of rows.
+    #[inline]
+    pub fn count(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// The row holding `key`, by binary search over the key index. On a corrupt (unverified)
+    /// file the answer may be wrong but the row is always in range.
+    pub fn row_of(&self, key: u64) -> Option<usize> {
+        let i = self.key_index.binary_search_by(|e| e.key.cmp(&key)).ok()?;
+        let row = usize::try_from(self.key_index[i].row).ok()?;
+        (row < self.count()).then_some(row)
+    }
+
+    /// The vector of `row` (empty if out of range).
+    #[inline]
+    pub fn row(&self, row: usize) -> &'a [f32] {
+        self.vectors
+            .get(row * self.dims..(row + 1) * self.dims)
+            .unwrap_or(&[])
+    }
+}
+
+impl Gallery {
+    /// Opens a gallery file by memory map, validating header, section table, bounds, sizes
+    /// and alignment. Reads nothing proportional to the number of vectors: O(1).
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the file cannot be opened or mapped; [`Error::BadMagic`],
+    /// [`Error::UnsupportedVersion`], [`Error::Truncated`], [`Error::ChecksumMismatch`]
+    /// (header or section table) or [`Error::Corrupt`] if it is not a valid gallery.
+    pub fn open(path: impl AsRef<Path>) -> Result<Gallery> {
+        Self::open_with(path, OpenOptions::default())
+    }
+
+    /// [`Gallery::open`] with options (e.g. verifying every checksum).
+    ///
+    /// # Errors
+    /// As [`Gallery::open`], plus those of [`Gallery::verify`] when `verify_checksums`.
+    pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Gallery> {
+        let path = path.as_ref();
+        let storage = Storage::map(path)?;
+        let mut g = Self::from_storage(storage)?;
+        g.path = Some(path.to_path_buf());
+        if options.verify_checksums {
+            g.verify()?;
+        }
+        Ok(g)
+    }
+
+    /// A gallery held in memory, from the bytes of a gallery file (copied into an aligned
+    /// buffer). Validated like [`Gallery::open`].
+    ///
+    /// # Errors
+    /// As [`Gallery::open`], without I/O errors.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Gallery> {
+        Self::from_storage(Storage::from_bytes(bytes))
+    }
+
+    fn from_storage(storage: Storage) -> Result<Gallery> {
+        let layout = layout::parse(storage.bytes())?;
+        let g = Gallery {
+            storage,
+            layout,
+            path: None,
+        };
+        g.view()?; // alignment of the typed sections
+        Ok(g)
+    }
+
+    pub(crate) fn view(&self) -> Result<View<'_>> {
+        let b = self.storage.bytes();
+        let l = &self.layout;
+        let cast = |r: &std::ops::Range<usize>, name: &str| {
+            b.get(r.clone())
+                .ok_or_else(|| Error::corrupt(format!("section {name} out of bounds")))
+        };
+        let misaligned = |name: &str| Error::corrupt(format!("section {name} is misaligned"));
+        Ok(View {
+            metric: l.metric,
+            dims: l.dims,
+            vectors: bytemuck::try_cast_slice(cast(&l.vectors, "VECTORS")?)
+                .map_err(|_| misaligned("VECTORS"))?,
+            keys: bytemuck::try_cast_slice(cast(&l.keys, "KEYS")?)
+                .map_err(|_| misaligned("KEYS"))?,
+            key_index: bytemuck::try_cast_slice(cast(&l.key_index, "KEY_INDEX")?)
+                .map_err(|_| misaligned("KEY_INDEX"))?,
+        })
+    }
+
+    /// Number of vectors.
+    pub fn len(&self) -> usize {
+        self.layout.count
+    }
+
+    /// Whether the gallery holds no vectors.
+    pub fn is_empty(&self) -> bool {
+        self.layout.count == 0
+    }
+
+    /// Components per vector.
+    pub fn dims(&self) -> usize {
+        self.layout.dims
+    }
+
+    /// The distance metric.
+    pub fn metric(&self) -> Metric {
+        self.layout.metric
+    }
+
+    /// Storage type of vector components.
+    pub fn element_type(&self) -> ElementType {
+        self.layout.element_type
+    }
+
+    /// Whether the file carries a `GRAPH` section (an approximate-search index).
+    pub fn has_graph(&self) -> bool {
+        self.layout.graph.is_some()
+    }
+
+    /// The file this gallery was opened from, if any.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Descriptive facts (version, sizes, section table, META). Cost: O(sections).
+    pub fn info(&self) -> GalleryInfo {
+        let l = &self.layout;
+        let meta = l
+            .meta
+            .as_ref()
+            .and_then(|r| self.storage.bytes().get(r.clone()))
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .map(str::to_owned);
+        GalleryInfo {
+            version: (l.header.version_major, l.header.version_minor),
+            metric: l.metric,
+            element_type: l.element_type,
+            dims: l.dims,
+            count: l.count,
+            file_bytes: l.header.file_len,
+            created_unix_s: l.header.created_unix_s,
+            sections: l.sections.clone(),
+            meta,
+            storage: self.storage.kind(),
+        }
+    }
+
+    /// Checks every section checksum, the key index (sorted, unique, consistent with
+    /// `KEYS`) and that every stored value is finite. Cost: one pass over the file.
+    ///
+    /// # Errors
+    /// [`Error::ChecksumMismatch`] naming the damaged section, or [`Error::Corrupt`].
+    pub fn verify(&self) -> Result<()> {
+        let bytes = self.storage.bytes();
+        for s in &self.layout.sections {
+            let start = usize::try_from(s.offset).map_err(|_| Error::corrupt("offset"))?;
+            let end = usize::try_from(s.offset + s.length).map_err(|_| Error::corrupt("offset"))?;
+            let region = bytes
+                .get(start..end)
+                .ok_or_else(|| Error::corrupt("section out of bounds"))?;
+            let computed = format::crc(region);
+            if computed != s.crc32c {
+                return Err(Error::ChecksumMismatch {
+                    region: s.name.into(),
+                    stored: s.crc32c,
+                    computed,
+                });
+            }
+        }
+        let v = self.view()?;
+        for (i, e) in v.key_index.iter().enumerate() {
+            if i > 0 && v.key_index[i - 1].key >= e.key {
+                return Err(Error::corrupt(format!(
+                    "KEY_INDEX not strictly sorted at entry {i}"
+                )));
+            }
+            let ok = usize::try_from(e.row).ok().and_then(|r| v.keys.get(r)) == Some(&e.key);
+            if !ok {
+                return Err(Error::corrupt(format!(
+                    "KEY_INDEX entry {i} disagrees with KEYS"
+                )));
+            }
+        }
+        if let Some(index) = v.vectors.iter().position(|x| !x.is_finite()) {
+            return Err(Error::NonFinite {
+                what: format!("stored vector row {}", index / v.dims.max(1)),
+                index,
+            });
+        }
+        Ok(())
+    }
+
+    /// The keys, by row. Cost: O(1).
+    pub fn keys(&self) -> &[u64] {
+        self.view().map(|v| v.keys).unwrap_or(&[])
+    }
+
+    /// The stored vector of `key` (normalised if the metric is cosine), by binary search
+    /// over the key index: O(log n), nothing built at open.
+    pub fn get(&self, key: u64) -> Option<&[f32]> {
+        let v = self.view().ok()?;
+        v.row_of(key).map(|r| v.row(r))
+    }
+
+    /// Whether `key` is stored. O(log n).
+    pub fn contains(&self, key: u64) -> bool {
+        self.view().ok().and_then(|v| v.row_of(key)).is_some()
+    }
+
+    /// The `params.k` nearest stored vectors to `query`, best first (ties by key).
+    ///
+    /// Cost: exact search reads every admitted row once, split across threads
+    /// (`params.threads`).
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`], [`Error::NonFinite`], [`Error::ZeroVector`] (cosine)
+    /// for a bad query; [`Error::InvalidArgument`] for bad parameters.
+    pub fn search(&self, query: &[f32], params: &SearchParams<'_>) -> Result<Vec<Hit>> {
+        params.validate()?;
+        flat::search(&self.view()?, query, params)
+    }
+
+    /// Searches many queries at once (`queries` row-major, `dims` per query). Returns one
+    /// result list per query, in order. Exact batches are tiled so each block of gallery
+    /// rows is read from memory once for many queries.
+    ///
+    /// # Errors
+    /// As [`Gallery::search`]; [`Error::DimensionMismatch`] if `queries.len()` is not a
+    /// multiple of `dims`. Nothing is returned if any query is invalid.
+    pub fn search_batch(
+        &self,
+        queries: &[f32],
+        params: &SearchParams<'_>,
+    ) -> Result<Vec<Vec<Hit>>> {
+        params.validate()?;
+        flat::search_batch(&self.view()?, queries, params)
+    }
+}
+
+impl std::fmt::Debug for Gallery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gallery")
+            .field("count", &self.layout.count)
+            .field("dims", &self.layout.dims)
+            .field("metric", &self.layout.metric)
+            .field("storage", &self.storage.kind())
+            .field("path", &self.path)
+            .finish()
+    }
+}

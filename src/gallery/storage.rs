@@ -1,0 +1,75 @@
+//! Where a gallery's bytes live: a read-only memory map of a file, or an aligned heap
+//! buffer. Both hand out one `&[u8]` whose start is at least 64-byte aligned, so sections
+//! (64-byte aligned offsets) can be viewed in place with `bytemuck::try_cast_slice`.
+
+use std::fs::File;
+use std::path::Path;
+
+use bytemuck::{Pod, Zeroable};
+
+use crate::error::{Error, Result};
+
+/// 64 bytes with 64-byte alignment: the unit of the in-memory buffer.
+#[derive(Clone, Copy, Pod, Zeroable)]
+#[repr(C, align(64))]
+pub(crate) struct Block([u8; 64]);
+
+/// The bytes of one gallery.
+pub(crate) enum Storage {
+    /// A read-only shared mapping of the whole file.
+    Mmap(memmap2::Mmap),
+    /// A heap copy (in-memory galleries); `len` bytes of `blocks` are used.
+    Memory { blocks: Vec<Block>, len: usize },
+}
+
+impl Storage {
+    /// Maps `path` read-only.
+    ///
+    /// The mmap contract: the file must not be modified or truncated while it is mapped.
+    /// vecmatch never edits a published file in place (it writes a new file and renames).
+    pub(crate) fn map(path: &Path) -> Result<Storage> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        if len == 0 {
+            // Mapping an empty file fails on some platforms; report it as truncated.
+            return Err(Error::Truncated {
+                expected: super::format::HEADER_SIZE as u64,
+                found: 0,
+            });
+        }
+        // SAFETY: the mapping is read-only and private to this process's view; its
+        // soundness relies on the documented contract that no one modifies or truncates
+        // the file while it is open (vecmatch itself only ever replaces files by rename).
+        // Every byte read from it is validated before use, so arbitrary (but stable)
+        // contents cannot cause undefined behaviour.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        Ok(Storage::Mmap(map))
+    }
+
+    /// Copies `bytes` into a fresh 64-byte-aligned buffer.
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Storage {
+        let mut blocks = vec![Block([0; 64]); bytes.len().div_ceil(64)];
+        bytemuck::cast_slice_mut::<Block, u8>(&mut blocks)[..bytes.len()].copy_from_slice(bytes);
+        Storage::Memory {
+            blocks,
+            len: bytes.len(),
+        }
+    }
+
+    /// All bytes.
+    #[inline]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            Storage::Mmap(m) => m,
+            Storage::Memory { blocks, len } => &bytemuck::cast_slice::<Block, u8>(blocks)[..*len],
+        }
+    }
+
+    /// `"mmap"` or `"memory"`.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Storage::Mmap(_) => "mmap",
+            Storage::Memory { .. } => "memory",
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! Distance kernels behind one safe facade.
+//!
+//! The backend is chosen once per process (first use) from runtime CPU detection and
+//! reported by [`hardware_acceleration`]. Kernels compute raw dot products or squared
+//! Euclidean distances; [`Metric`] turns them into distances (`1 - dot` for cosine and
+//! dot). The scalar kernels in [`scalar`] are the reference the SIMD ones are tested
+//! against (`tests` below, with proptest).
+
+use std::sync::OnceLock;
+
+use crate::types::Metric;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+mod normalize;
+pub mod scalar;
+mod simsimd_backend;
+
+pub use normalize::{check_finite, normalize_in_place, prepare_query};
+
+/// A kernel implementation the running CPU supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[doc(hidden)]
+pub enum Backend {
+    /// AVX2 + FMA, our own register-blocked kernels.
+    Avx2Fma,
+    /// Portable scalar code.
+    Scalar,
+}
+
+impl Backend {
+    /// Every backend this machine can run, best first (for tests and benchmarks).
+    pub fn available() -> Vec<Backend> {
+        let mut v = Vec::new();
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+            v.push(Backend::Avx2Fma);
+        }
+        v.push(Backend::Scalar);
+        v
+    }
+
+    /// The backend used by searches: the best available, chosen once per process.
+    pub fn active() -> Backend {
+        static ACTIVE: OnceLock<Backend> = OnceLock::new();
+        *ACTIVE.get_or_init(|| Backend::available()[0])
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Backend::Avx2Fma => "avx2+fma",
+            Backend::Scalar => "scalar",
+        }
+    }
+}
+
+/// Names the SIMD backend this process uses for distances, e.g. `"avx2+fma"`, or
+/// `"scalar"` when the CPU offers none that vecmatch supports.
+pub fn hardware_acceleration() -> &'static str {
+    Backend::active().name()
+}
+
+/// Whether the metric's kernel is a dot product (cosine, dot) rather than L2.
+#[inline(always)]
+fn is_dot(metric: Metric) -> bool {
+    !matches!(metric, Metric::L2)
+}
+
+/// Turns a raw kernel value into a distance.
+#[inline(always)]
+fn finish(metric: Metric, raw: f32) -> f32 {
+    if is_dot(metric) { 1.0 - raw } else { raw }
+}
+
+/// Distance between `a` and `b` (over their common length) under `metric`, with the
+/// process's backend. Vectors must already be normalised for [`Metric::Cosine`].
+///
+/// Cost: one pass over `min(a.len(), b.len())` components.
+#[inline]
+pub fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
+    distance_with(Backend::active(), metric, a, b)
+}
+
+/// [`distance`] on an explicit backend.
+#[doc(hidden)]
+#[inline]
+pub fn distance_with(backend: Backend, metric: Metric, a: &[f32], b: &[f32]) -> f32 {
+    let raw = match backend {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `Avx2Fma` is only ever produced by `Backend::available`, after runtime
+        // detection of both features.
+        Backend::Avx2Fma => unsafe {
+            if is_dot(metric) {
+                avx2::pair::<avx2::Dot>(a, b)
+            } else {
+                avx2::pair::<avx2::L2>(a, b)
+            }
+        },
+        _ => {
+            if is_dot(metric) {
+                scalar::dot(a, b)
+            } else {
+                scalar::l2sq(a, b)
+            }
+        }
+    };
+    finish(metric, raw)
+}
+
+/// simsimd's kernel for the same distance (for benchmarks against our own kernels).
+#[doc(hidden)]
+pub fn distance_simsimd(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
+    let raw = if is_dot(metric) {
+        simsimd_backend::dot(a, b)
+    } else {
+        simsimd_backend::l2sq(a, b)
+    };
+    finish(metric, raw)
+}
+
+/// Distances from `query` (length `d`) to each of the rows of `rows` (row-major, `d`
+/// per row), written to `out[i]`. Processes `min(out.len(), rows.len() / d)` rows.
+pub(crate) fn scan(metric: Metric, query: &[f32], rows: &[f32], d: usize, out: &mut [f32]) {
+    scan_with(Backend::active(), metric, query, rows, d, out)
+}
+
+/// [`scan`] on an explicit backend.
+#[doc(hidden)]
+pub fn scan_with(
+    backend: Backend,
+    metric: Metric,
+    query: &[f32],
+    rows: &[f32],
+    d: usize,
+    out: &mut [f32],
+) {
+    if d == 0 || query.len() < d {
+        return;
+    }
+    let query = &query[..d];
+    let n = out.len().min(rows.len() / d);
+    let mut i = 0;
+    #[cfg(target_arch = "x86_64")]
+    if backend == Backend::Avx2Fma {
+        while i + 4 <= n {
+            let r = [
+                &rows[i * d..(i + 1) * d],
+                &rows[(i + 1) * d..(i + 2) * d],
+                &rows[(i + 2) * d..(i + 3) * d],
+                &rows[(i + 3) * d..(i + 4) * d],
+            ];
+            // SAFETY: `Avx2Fma` implies runtime-detected AVX2+FMA; every row has `d`
+            // elements, the query exactly `d`.
+            let raw = unsafe {
+                if is_dot(metric) {
+                    avx2::one_by_four::<avx2::Dot>(query, r)
+                } else {
+                    avx2::one_by_four::<avx2::L2>(query, r)
+                }
+            };
+            for j in 0..4 {
+                out[i + j] = finish(metric, raw[j]);
+            }
+            i += 4;
+        }
+    }
+    for j in i..n {
+        out[j] = distance_with(backend, metric, query, &rows[j * d..(j + 1) * d]);
+    }
+}
+
+/// Distances between every query (`queries`, row-major, `d` each) and every row (`rows`,
+/// row-major), written row-major into `out[qi * nr + ri]` where `nr = rows.len() / d`.
+/// `out` must hold `nq * nr` values; extra queries or rows beyond it are ignored.
+pub(crate) fn cross(metric: Metric, queries: &[f32], rows: &[f32], d: usize, out: &mut [f32]) {
+    cross_with(Backend::active(), metric, queries, rows, d, out)
+}
+
+/// [`cross`] on an explicit backend.
+#[doc(hidden)]
+pub fn cross_with(
+    backend: Backend,
+    metric: Metric,
+    queries: &[f32],
+    rows: &[f32],
+    d: usize,
+    out: &mut [f32],
+) {
+    if d == 0 {
+        return;
+    }
+    let nr = rows.len() / d;
+    if nr == 0 {
+        return;
+    }
+    let nq = (queries.len() / d).min(out.len() / nr);
+    let q = |i: usize| &queries[i * d..(i + 1) * d];
+    let r = |i: usize| &rows[i * d..(i + 1) * d];
+    let mut qi = 0;
+    #[cfg(target_arch = "x86_64")]
+    if backend == Backend::Avx2Fma {
+        use avx2::{QT, RT};
+        while qi + QT <= nq {
+            let qs = [q(qi), q(qi + 1), q(qi + 2), q(qi + 3)];
+            let mut ri = 0;
+            while ri + RT <= nr {
+                let rs = [r(ri), r(ri + 1), r(ri + 2)];
+                // SAFETY: `Avx2Fma` implies runtime-detected AVX2+FMA; all slices have `d`
+                // elements.
+                let raw = unsafe {
+                    if is_dot(metric) {
+                        avx2::tile::<avx2::Dot>(qs, rs, d)
+                    } else {
+                        avx2::tile::<avx2::L2>(qs, rs, d)
+                    }
+                };
+                for (a, row) in raw.iter().enumerate() {
+                    for (b, v) in row.iter().enumerate() {
+                        out[(qi + a) * nr + ri + b] = finish(metric, *v);
+                    }
+                }
+                ri += RT;
+            }
+            for a in 0..QT {
+                for b in ri..nr {
+                    out[(qi + a) * nr + b] = distance_with(backend, metric, qs[a], r(b));
+                }
+            }
+            qi += QT;
+        }
+    }
+    for a in qi..nq {
+        scan_with(
+            backend,
+            metric,
+            q(a),
+            rows,
+            d,
+            &mut out[a * nr..(a + 1) * nr],
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Tolerance of a SIMD kernel against the f64 scalar reference: relative to the
+    /// magnitudes summed (`sum |a_i * b_i|`), since f32 summation order differs.
+    fn close(simd: f32, reference: f32, scale: f32) -> bool {
+        (simd - reference).abs() <= 1e-5 * scale.max(1.0)
+    }
+
+    fn scale(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
+        match metric {
+            Metric::L2 => scalar::l2sq(a, b) + 1.0,
+            _ => a.iter().zip(b).map(|(x, y)| (x * y).abs()).sum::<f32>() + 1.0,
+        }
+    }
+
+    fn metrics() -> impl Strategy<Value = Metric> {
+        prop_oneof![Just(Metric::Cosine), Just(Metric::Dot), Just(Metric::L2)]
+    }
+
+    fn vecs(max_d: usize, n: usize) -> impl Strategy<Value = (usize, Vec<f32>)> {
+        (1..max_d).prop_flat_map(move |d| (Just(d), prop::collection::vec(-10.0f32..10.0, d * n)))
+    }
+
+    proptest! {
+        #[test]
+        fn pair_matches_scalar(m in metrics(), (d, v) in vecs(300, 2)) {
+            let (a, b) = v.split_at(d);
+            let reference = distance_with(Backend::Scalar, m, a, b);
+            for be in Backend::available() {
+                let got = distance_with(be, m, a, b);
+                prop_assert!(close(got, reference, scale(m, a, b)), "{be:?} {m:?}: {got} vs {reference}");
+            }
+            let ss = distance_simsimd(m, a, b);
+            prop_assert!(close(ss, reference, scale(m, a, b)), "simsimd {m:?}: {ss} vs {reference}");
+        }
+
+        #[test]
+        fn scan_matches_scalar(m in metrics(), (d, v) in vecs(70, 12)) {
+            let (q, rows) = v.split_at(d);
+            for be in Backend::available() {
+                let mut out = vec![f32::NAN; 11];
+                scan_with(be, m, q, rows, d, &mut out);
+                for (i, o) in out.iter().enumerate() {
+                    let r = &rows[i * d..(i + 1) * d];
+                    let reference = distance_with(Backend::Scalar, m, q, r);
+                    prop_assert!(close(*o, reference, scale(m, q, r)), "{be:?} row {i}: {o} vs {reference}");
+                }
+            }
+        }
+
+        #[test]
+        fn cross_matches_scalar(m in metrics(), (d, v) in vecs(40, 17), nq in 1usize..10) {
+            let (qs, rows) = v.split_at(d * nq);
+            let nr = rows.len() / d;
+            for be in Backend::available() {
+                let mut out = vec![f32::NAN; nq * nr];
+                cross_with(be, m, qs, rows, d, &mut out);
+                for a in 0..nq {
+                    for b in 0..nr {
+                        let (q, r) = (&qs[a * d..(a + 1) * d], &rows[b * d..(b + 1) * d]);
+                        let reference = distance_with(Backend::Scalar, m, q, r);
+                        let o = out[a * nr + b];
+                        prop_assert!(close(o, reference, scale(m, q, r)), "{be:?} ({a},{b}): {o} vs {reference}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn conventions() {
+        let a = [1.0, 0.0];
+        let b = [0.0, 1.0];
+        assert_eq!(distance(Metric::Cosine, &a, &a), 0.0);
+        assert_eq!(distance(Metric::Dot, &a, &b), 1.0);
+        assert_eq!(distance(Metric::L2, &a, &b), 2.0);
+        assert!(!hardware_acceleration().is_empty());
+    }
+}

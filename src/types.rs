@@ -1,0 +1,215 @@
+//! Small public value types shared by every module: metrics, element types, hits and
+//! search parameters.
+
+use crate::error::{Error, Result};
+
+/// How distance between two vectors is measured. Lower distance is always better.
+///
+/// One convention everywhere (Rust, C, CLI, files):
+/// - [`Metric::Cosine`]: `1 - cos(a, b)`, in `[0, 2]`. Vectors are L2-normalised once at
+///   ingest and each query once per call, so the kernel is a dot product.
+/// - [`Metric::Dot`]: `1 - dot(a, b)` (USearch's convention; on unit vectors it equals the
+///   cosine distance). Vectors are stored as given.
+/// - [`Metric::L2`]: squared Euclidean distance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum Metric {
+    /// `1 - cos(a, b)`.
+    Cosine = 0,
+    /// `1 - dot(a, b)`.
+    Dot = 1,
+    /// Squared Euclidean distance.
+    L2 = 2,
+}
+
+impl Metric {
+    /// The code stored in a gallery file header.
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+
+    /// Parses a code stored in a file.
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`] for an unknown code.
+    pub fn from_code(code: u32) -> Result<Self> {
+        match code {
+            0 => Ok(Metric::Cosine),
+            1 => Ok(Metric::Dot),
+            2 => Ok(Metric::L2),
+            other => Err(Error::corrupt(format!("unknown metric code {other}"))),
+        }
+    }
+
+    /// Lower-case name: `cosine`, `dot` or `l2`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Cosine => "cosine",
+            Metric::Dot => "dot",
+            Metric::L2 => "l2",
+        }
+    }
+}
+
+impl std::str::FromStr for Metric {
+    type Err = Error;
+
+    /// Accepts `cosine`/`cos`, `dot`/`ip`, `l2`/`euclidean` (case-insensitive).
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "cosine" | "cos" => Ok(Metric::Cosine),
+            "dot" | "ip" | "inner_product" => Ok(Metric::Dot),
+            "l2" | "euclidean" | "l2sq" => Ok(Metric::L2),
+            other => Err(Error::InvalidArgument(format!(
+                "unknown metric {other:?} (expected cosine, dot or l2)"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for Metric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How each vector component is stored in the `VECTORS` section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+#[non_exhaustive]
+pub enum ElementType {
+    /// IEEE-754 single precision, 4 bytes per component.
+    F32 = 0,
+}
+
+impl ElementType {
+    /// The code stored in a gallery file header.
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+
+    /// Parses a code stored in a file.
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`] for an unknown or unsupported code.
+    pub fn from_code(code: u32) -> Result<Self> {
+        match code {
+            0 => Ok(ElementType::F32),
+            other => Err(Error::corrupt(format!("unknown element type code {other}"))),
+        }
+    }
+
+    /// Bytes per stored component.
+    pub fn size_bytes(self) -> usize {
+        match self {
+            ElementType::F32 => 4,
+        }
+    }
+
+    /// Lower-case name, e.g. `f32`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ElementType::F32 => "f32",
+        }
+    }
+}
+
+impl std::fmt::Display for ElementType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One search result: the key of a stored vector and its distance to the query.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[repr(C)]
+pub struct Hit {
+    /// The user key of the stored vector.
+    pub key: u64,
+    /// Distance to the query under the gallery's [`Metric`]; lower is better.
+    pub distance: f32,
+}
+
+impl Hit {
+    /// Total order used everywhere: by distance ([`f32::total_cmp`]), then by key ascending.
+    #[inline]
+    pub fn cmp_rank(&self, other: &Hit) -> std::cmp::Ordering {
+        self.distance
+            .total_cmp(&other.distance)
+            .then(self.key.cmp(&other.key))
+    }
+}
+
+/// Restricts which keys a search may return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyFilter<'a> {
+    /// Only these keys may be returned (unknown keys are ignored).
+    Allow(&'a [u64]),
+    /// These keys are never returned (unknown keys are ignored).
+    Deny(&'a [u64]),
+}
+
+/// Parameters of one search call.
+///
+/// `SearchParams::default()` asks for the 10 nearest neighbours with no threshold and no
+/// filter, on all threads of the global rayon pool.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SearchParams<'a> {
+    /// Maximum number of hits per query. With [`SearchParams::max_distance`] set, use
+    /// `usize::MAX` for "every hit within the distance".
+    pub k: usize,
+    /// HNSW beam width (ignored by exact search). Values below `k` are raised to `k`.
+    pub ef: usize,
+    /// Only hits with `distance <= max_distance` are returned (range / threshold search).
+    pub max_distance: Option<f32>,
+    /// Optional key allow-list or deny-list.
+    pub filter: Option<KeyFilter<'a>>,
+    /// Force the exact (brute-force) path even when the gallery has an index.
+    pub exact: bool,
+    /// Number of threads: `None` uses rayon's global pool, `Some(1)` runs on the calling
+    /// thread only.
+    pub threads: Option<usize>,
+}
+
+impl Default for SearchParams<'_> {
+    fn default() -> Self {
+        SearchParams {
+            k: 10,
+            ef: 64,
+            max_distance: None,
+            filter: None,
+            exact: false,
+            threads: None,
+        }
+    }
+}
+
+impl<'a> SearchParams<'a> {
+    /// Default parameters with the given `k`.
+    pub fn k(k: usize) -> Self {
+        SearchParams {
+            k,
+            ..Default::default()
+        }
+    }
+
+    /// Checks the parameters themselves (not the query).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for `k == 0`, `threads == Some(0)` or a NaN
+    /// `max_distance`.
+    pub fn validate(&self) -> Result<()> {
+        if self.k == 0 {
+            return Err(Error::InvalidArgument("k must be at least 1".into()));
+        }
+        if self.threads == Some(0) {
+            return Err(Error::InvalidArgument("threads must be at least 1".into()));
+        }
+        if let Some(d) = self.max_distance
+            && d.is_nan()
+        {
+            return Err(Error::InvalidArgument("max_distance is NaN".into()));
+        }
+        Ok(())
+    }
+}
