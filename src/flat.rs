@@ -27,6 +27,8 @@ const BLOCK_ROWS: usize = 256;
 const BATCH_BLOCK_ROWS: usize = 64;
 /// Queries per group in batch mode (bounds the distance buffer to `QUERY_GROUP × BATCH_BLOCK_ROWS`).
 const QUERY_GROUP: usize = 256;
+/// Fewest queries per worker when a batch is split by queries.
+const QT_MIN: usize = 8;
 /// Below this many rows a single query is scanned on the calling thread: splitting costs
 /// more than it saves.
 const PAR_MIN_ROWS: usize = 8192;
@@ -174,7 +176,7 @@ fn merged(mut a: TopK, b: TopK) -> TopK {
 /// Validates and prepares (normalises for cosine) every query of a batch.
 fn prepare_batch<'q>(view: &View<'_>, queries: &'q [f32]) -> Result<Cow<'q, [f32]>> {
     let d = view.dims;
-    if queries.len() % d != 0 {
+    if !queries.len().is_multiple_of(d) {
         return Err(Error::DimensionMismatch {
             expected: d,
             found: queries.len() % d,
@@ -254,8 +256,16 @@ pub(crate) fn search_batch(
         })?,
         _ => {
             let n = view.count();
-            if threads == 1 || n < PAR_MIN_ROWS {
+            if threads == 1 || (n < PAR_MIN_ROWS && nq < 2 * QT_MIN) {
                 batch_range(view, &qs, &set, params, 0, n)
+            } else if n < PAR_MIN_ROWS {
+                // Few rows, many queries: the gallery fits in cache, so split the queries.
+                let per = nq.div_ceil(threads).max(QT_MIN);
+                pool::install(params.threads, || {
+                    qs.par_chunks(per * d)
+                        .flat_map_iter(|c| batch_range(view, c, &set, params, 0, n))
+                        .collect()
+                })?
             } else {
                 let parts = chunks(n, threads, BATCH_BLOCK_ROWS * 16);
                 pool::install(params.threads, || {

@@ -40,3 +40,7 @@ pub use gallery::{Gallery, GalleryBuilder, GalleryInfo, OpenOptions, SectionInfo
 pub use metric::hardware_acceleration;
 pub use topk::TopK;
 pub use types::{ElementType, Hit, KeyFilter, Metric, SearchParams};
+
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

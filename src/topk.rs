@@ -63,7 +63,11 @@ impl TopK {
     /// Offers a hit; keeps it if it ranks among the best `k`.
     #[inline]
     pub fn push(&mut self, hit: Hit) {
-        if !(hit.distance <= self.max_distance) {
+        if hit
+            .distance
+            .partial_cmp(&self.max_distance)
+            .is_none_or(|o| o == Ordering::Greater)
+        {
             return;
         }
         if self.heap.len() < self.k {

@@ -8,6 +8,10 @@ use crate::metric::{check_finite, normalize_in_place};
 use crate::types::{ElementType, Metric};
 
 use super::Gallery;
+
+mod build_info {
+    include!(concat!(env!("OUT_DIR"), "/build_info.rs"));
+}
 use super::format::{KeyIndexEntry, SectionKind};
 use super::writer::{self, Parts};
 
@@ -163,6 +167,7 @@ impl GalleryBuilder {
         let mut m = serde_json::json!({
             "builder": format!("vecmatch {}", env!("CARGO_PKG_VERSION")),
             "metric": self.metric.name(),
+            "target": build_info::BUILD_TARGET,
         });
         if let Some(u) = &self.user_meta {
             m["user"] = serde_json::Value::String(u.clone());

@@ -187,7 +187,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Layout> {
             .checked_add(e.length)
             .filter(|end| *end <= actual)
             .ok_or_else(|| Error::corrupt(format!("section {name} lies outside the file")))?;
-        if e.offset % ALIGN != 0 {
+        if !e.offset.is_multiple_of(ALIGN) {
             return Err(Error::corrupt(format!(
                 "section {name} at offset {} is not {ALIGN}-byte aligned",
                 e.offset

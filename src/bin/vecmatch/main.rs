@@ -1,1 +1,115 @@
-fn main() {}
+//! `vecmatch`: build, inspect, verify, search and benchmark gallery files.
+//!
+//! Errors are one line on stderr with exit code 1 (bad input, failed verification) or 2
+//! (bad command line); never a panic trace.
+
+mod bench;
+mod build;
+mod info;
+mod input;
+mod output;
+mod progress;
+mod search;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use vecmatch::Metric;
+
+/// An error the CLI reports as one line.
+#[derive(Debug)]
+pub struct CliError {
+    message: String,
+    code: u8,
+}
+
+impl CliError {
+    /// A failure of the work itself (exit code 1).
+    pub fn runtime(message: impl Into<String>) -> Self {
+        CliError {
+            message: message.into(),
+            code: 1,
+        }
+    }
+
+    /// A bad combination of arguments (exit code 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        CliError {
+            message: message.into(),
+            code: 2,
+        }
+    }
+}
+
+impl CliError {
+    /// Whether this error is a closed output pipe.
+    pub fn is_broken_pipe(&self) -> bool {
+        self.message.contains("Broken pipe")
+    }
+}
+
+impl From<vecmatch::Error> for CliError {
+    fn from(e: vecmatch::Error) -> Self {
+        CliError::runtime(e.to_string())
+    }
+}
+
+/// Parses `cosine`, `dot` / `ip`, `l2`.
+fn parse_metric(s: &str) -> Result<Metric, String> {
+    s.parse::<Metric>().map_err(|e| e.to_string())
+}
+
+/// Parses one positive integer (items of comma-separated lists such as `--threads 1,2`).
+fn parse_pos(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) | Err(_) => Err(format!("{s:?} is not a positive integer")),
+        Ok(v) => Ok(v),
+    }
+}
+
+#[derive(Parser)]
+#[command(
+    name = "vecmatch",
+    version,
+    about = "Build, inspect, verify, search and benchmark vecmatch gallery files"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a gallery file from vectors (.fvecs, .npy float32 2-D, or raw float32 with --dims).
+    Build(build::Args),
+    /// Search a gallery with query vectors.
+    Search(search::Args),
+    /// Print what a gallery holds: count, dims, metric, element type, sections, version.
+    Info(info::InfoArgs),
+    /// Check every checksum and structure of a gallery (exit 0 if all pass, 1 otherwise).
+    Verify(info::VerifyArgs),
+    /// Measure build, open and search speed and recall against ground truth.
+    Bench(bench::Args),
+}
+
+fn main() -> ExitCode {
+    // Last line of defence: a bug must still give one line, not a trace.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("vecmatch: internal error (please report): {info}");
+    }));
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build(a) => build::run(a),
+        Command::Search(a) => search::run(a),
+        Command::Info(a) => info::run_info(a),
+        Command::Verify(a) => info::run_verify(a),
+        Command::Bench(a) => bench::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vecmatch: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}

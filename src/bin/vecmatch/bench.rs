@@ -1,0 +1,406 @@
+//! `vecmatch bench`: build, save, load, open and search a gallery built from `--base`,
+//! and measure QPS and recall@k against `--gt`. Prints a table, or with `--json` the
+//! JSON-lines protocol of `../shared/bench/README.md` (meta, build, save, load, view,
+//! exact, done).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde_json::json;
+use vecmatch::{Gallery, GalleryBuilder, Hit, Metric, SearchParams};
+
+use crate::input::{Matrix, read_ivecs, read_vectors};
+use crate::output::print;
+use crate::{CliError, parse_metric, parse_pos, progress};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Directory holding base.fvecs, query.fvecs and gt.ivecs (instead of the three flags).
+    #[arg(long, conflicts_with_all = ["base", "query", "gt"])]
+    data: Option<PathBuf>,
+    /// Base vectors (.fvecs or .npy); keys are row numbers.
+    #[arg(long, required_unless_present = "data")]
+    base: Option<PathBuf>,
+    /// Query vectors.
+    #[arg(long, required_unless_present = "data")]
+    query: Option<PathBuf>,
+    /// Ground truth: .ivecs of base row numbers, best first.
+    #[arg(long, required_unless_present = "data")]
+    gt: Option<PathBuf>,
+    /// Hits per query (recall@k).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    k: u64,
+    /// Metric: cosine, dot (alias ip) or l2.
+    #[arg(long, default_value = "dot", value_parser = parse_metric)]
+    metric: Metric,
+    /// Thread counts to measure batch search and build with, e.g. 1,2.
+    #[arg(long, default_value = "1,2", value_delimiter = ',', value_parser = parse_pos)]
+    threads: Vec<usize>,
+    /// Repeats of every timed operation (the median is reported).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+    repeats: u64,
+    /// Where to save the gallery (default: a file in the system temp directory, removed after).
+    #[arg(long)]
+    index_path: Option<PathBuf>,
+    /// Element type of the stored vectors (only f32 in this version).
+    #[arg(long, default_value = "f32")]
+    dtype: String,
+    /// HNSW M (accepted for harness compatibility; exact search ignores it).
+    #[arg(long, default_value_t = 16)]
+    m: usize,
+    /// HNSW ef_construction (accepted for harness compatibility; exact search ignores it).
+    #[arg(long, default_value_t = 200)]
+    ef_construction: usize,
+    /// HNSW ef values to sweep (accepted for harness compatibility; exact search ignores them).
+    #[arg(long, value_delimiter = ',', value_parser = parse_pos)]
+    ef_search: Vec<usize>,
+    /// Print JSON lines (the ../shared/bench protocol) instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Collects events: JSON lines on stdout, or rows of a human table.
+struct Report {
+    json: bool,
+    table: Vec<String>,
+}
+
+impl Report {
+    fn emit(&mut self, ev: serde_json::Value, human: Option<String>) -> Result<(), CliError> {
+        if self.json {
+            print(&format!("{ev}\n"))
+        } else {
+            if let Some(h) = human {
+                self.table.push(h);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    if s.is_empty() { 0.0 } else { s[s.len() / 2] }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Resident set size of this process in bytes (Linux; 0 elsewhere).
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Mean recall@k of `results` against ground-truth rows (`gt_k` ids per query).
+fn recall(results: &[Vec<Hit>], gt: &[i32], gt_k: usize, k: usize) -> f64 {
+    if results.is_empty() {
+        return 0.0;
+    }
+    let mut hit = 0usize;
+    for (q, hits) in results.iter().enumerate() {
+        let truth = &gt[q * gt_k..q * gt_k + k.min(gt_k)];
+        hit += hits
+            .iter()
+            .take(k)
+            .filter(|h| truth.iter().any(|&t| t >= 0 && t as u64 == h.key))
+            .count();
+    }
+    hit as f64 / (results.len() * k.min(gt_k)) as f64
+}
+
+/// Writes returned keys as .ivecs (k per row, -1 for none) for the harness to re-score.
+fn write_ids(path: &Path, results: &[Vec<Hit>], k: usize) -> Result<(), CliError> {
+    let mut buf = Vec::with_capacity(results.len() * (k + 1) * 4);
+    for hits in results {
+        buf.extend_from_slice(&(k as i32).to_le_bytes());
+        for i in 0..k {
+            let v = hits.get(i).map_or(-1, |h| h.key as i32);
+            buf.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    std::fs::write(path, buf)
+        .map_err(|e| CliError::runtime(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Deletes the default temporary gallery when the bench ends.
+struct TempFile(Option<PathBuf>);
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+fn build(base: &Matrix, metric: Metric) -> Result<GalleryBuilder, CliError> {
+    let mut b = GalleryBuilder::new(base.dims, metric)?;
+    let keys: Vec<u64> = (0..base.rows() as u64).collect();
+    b.add_batch(&keys, &base.data)?;
+    Ok(b)
+}
+
+pub fn run(a: Args) -> Result<(), CliError> {
+    if a.dtype != "f32" {
+        return Err(CliError::usage(format!(
+            "--dtype {}: only f32 is supported in this version",
+            a.dtype
+        )));
+    }
+    let (base_p, query_p, gt_p) = match &a.data {
+        Some(d) => (
+            d.join("base.fvecs"),
+            d.join("query.fvecs"),
+            d.join("gt.ivecs"),
+        ),
+        None => match (&a.base, &a.query, &a.gt) {
+            (Some(b), Some(q), Some(g)) => (b.clone(), q.clone(), g.clone()),
+            _ => {
+                return Err(CliError::usage(
+                    "give --data DIR or all of --base, --query, --gt",
+                ));
+            }
+        },
+    };
+    let base = read_vectors(&base_p, None)?;
+    let queries = read_vectors(&query_p, Some(base.dims))?;
+    let (gt_k, gt) = read_ivecs(&gt_p)?;
+    let k = a.k as usize;
+    let nq = queries.rows();
+    if gt.len() / gt_k < nq {
+        return Err(CliError::runtime(format!(
+            "{} has {} rows for {nq} queries",
+            gt_p.display(),
+            gt.len() / gt_k
+        )));
+    }
+    if gt_k < k {
+        return Err(CliError::usage(format!(
+            "ground truth has {gt_k} ids per query, fewer than --k {k}"
+        )));
+    }
+    let repeats = a.repeats as usize;
+    let (index_path, _cleanup) = match &a.index_path {
+        Some(p) => (p.clone(), TempFile(None)),
+        None => {
+            let p = std::env::temp_dir().join(format!("vecmatch-bench-{}.vmg", std::process::id()));
+            (p.clone(), TempFile(Some(p)))
+        }
+    };
+    let mut rep = Report {
+        json: a.json,
+        table: Vec::new(),
+    };
+    rep.emit(
+        json!({"event": "meta", "library": "vecmatch", "version": env!("CARGO_PKG_VERSION"), "variant": a.dtype,
+               "kind": "flat", "params": {"metric": if a.metric == Metric::Dot { "ip" } else { a.metric.name() }},
+               "hardware_acceleration": vecmatch::hardware_acceleration()}),
+        None,
+    )?;
+
+    // Build (validation, normalisation, key index) and save.
+    let mut builder = None;
+    let pb = progress::bar((a.threads.len() * repeats) as u64, "building");
+    for &t in &a.threads {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build()
+            .map_err(|e| CliError::runtime(format!("cannot start {t} threads: {e}")))?;
+        let mut runs = Vec::new();
+        let rss0 = rss_bytes();
+        for _ in 0..repeats {
+            drop(builder.take());
+            let t0 = Instant::now();
+            let b = pool.install(|| build(&base, a.metric))?;
+            runs.push(t0.elapsed().as_secs_f64());
+            builder = Some(b);
+            pb.inc(1);
+        }
+        let rss = rss_bytes().saturating_sub(rss0);
+        rep.emit(
+            json!({"event": "build", "threads": t, "build_s": runs, "rss_delta_bytes": rss}),
+            Some(format!(
+                "build ({t} thr)        {:>10.1} vec/s",
+                base.rows() as f64 / median(&runs)
+            )),
+        )?;
+    }
+    pb.finish_and_clear();
+    let builder = match builder {
+        Some(b) => b,
+        None => build(&base, a.metric)?,
+    };
+    let mut runs = Vec::new();
+    let mut file_bytes = 0;
+    for _ in 0..repeats {
+        let t0 = Instant::now();
+        file_bytes = builder.write(&index_path)?;
+        runs.push(t0.elapsed().as_secs_f64());
+    }
+    drop(builder);
+    rep.emit(
+        json!({"event": "save", "save_s": runs, "file_bytes": file_bytes}),
+        Some(format!(
+            "save                  {:>10.3} ms  ({file_bytes} bytes)",
+            median(&runs) * 1e3
+        )),
+    )?;
+
+    // Load into memory (read + validate) and view (mmap open).
+    let mut runs = Vec::new();
+    for _ in 0..repeats {
+        let t0 = Instant::now();
+        let bytes = std::fs::read(&index_path)
+            .map_err(|e| CliError::runtime(format!("{}: {e}", index_path.display())))?;
+        let g = Gallery::from_bytes(&bytes)?;
+        runs.push(t0.elapsed().as_secs_f64());
+        drop(g);
+    }
+    rep.emit(
+        json!({"event": "load", "load_s": runs, "cold": false}),
+        Some(format!(
+            "load (read to memory) {:>10.3} ms",
+            median(&runs) * 1e3
+        )),
+    )?;
+    let mut runs = Vec::new();
+    let mut gallery = None;
+    for _ in 0..repeats {
+        drop(gallery.take());
+        let t0 = Instant::now();
+        let g = Gallery::open(&index_path)?;
+        runs.push(t0.elapsed().as_secs_f64());
+        gallery = Some(g);
+    }
+    rep.emit(
+        json!({"event": "view", "view_s": runs, "cold": false}),
+        Some(format!(
+            "open (mmap)           {:>10.1} us",
+            median(&runs) * 1e6
+        )),
+    )?;
+    let g = match gallery {
+        Some(g) => g,
+        None => Gallery::open(&index_path)?,
+    };
+
+    exact(
+        &g,
+        &queries,
+        &gt,
+        gt_k,
+        k,
+        &a.threads,
+        repeats,
+        &index_path,
+        &mut rep,
+    )?;
+
+    rep.emit(json!({"event": "done"}), None)?;
+    if !a.json {
+        let mut out = format!(
+            "vecmatch {} bench: {} base x {} dims, {nq} queries, k={k}, metric {}, kernels {}\n",
+            env!("CARGO_PKG_VERSION"),
+            base.rows(),
+            base.dims,
+            a.metric,
+            vecmatch::hardware_acceleration()
+        );
+        for line in &rep.table {
+            out.push_str(line);
+            out.push('\n');
+        }
+        print(&out)?;
+    }
+    Ok(())
+}
+
+/// Exact search: single queries on one thread, then one batch per thread count.
+#[allow(clippy::too_many_arguments)]
+fn exact(
+    g: &Gallery,
+    queries: &Matrix,
+    gt: &[i32],
+    gt_k: usize,
+    k: usize,
+    threads: &[usize],
+    repeats: usize,
+    index_path: &Path,
+    rep: &mut Report,
+) -> Result<(), CliError> {
+    let d = queries.dims;
+    let nq = queries.rows();
+    let single = SearchParams {
+        k,
+        exact: true,
+        threads: Some(1),
+        ..SearchParams::default()
+    };
+    let mut qps = Vec::new();
+    let mut lat = Vec::with_capacity(nq * repeats);
+    let mut results = Vec::new();
+    for _ in 0..repeats {
+        results.clear();
+        let t0 = Instant::now();
+        for q in queries.data.chunks_exact(d) {
+            let t = Instant::now();
+            results.push(g.search(q, &single)?);
+            lat.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+        qps.push(nq as f64 / t0.elapsed().as_secs_f64());
+    }
+    lat.sort_by(f64::total_cmp);
+    let r = recall(&results, gt, gt_k, k);
+    let ids = PathBuf::from(format!("{}.exact-single.ivecs", index_path.display()));
+    write_ids(&ids, &results, k)?;
+    let gbs = median(&qps) * (g.len() * d * 4) as f64 / 1e9;
+    rep.emit(
+        json!({"event": "exact", "mode": "single", "threads": 1, "qps": qps, "recall": r,
+               "lat_us_p50": percentile(&lat, 0.5), "lat_us_p99": percentile(&lat, 0.99),
+               "ids_path": ids.display().to_string()}),
+        Some(format!(
+            "exact single (1 thr)  {:>10.1} QPS  recall@{k} {r:.4}  p50 {:.0} us  {gbs:.2} GB/s scanned",
+            median(&qps),
+            percentile(&lat, 0.5)
+        )),
+    )?;
+    for &t in threads {
+        let params = SearchParams {
+            k,
+            exact: true,
+            threads: Some(t),
+            ..SearchParams::default()
+        };
+        let mut qps = Vec::new();
+        let mut results = Vec::new();
+        for _ in 0..repeats {
+            let t0 = Instant::now();
+            results = g.search_batch(&queries.data, &params)?;
+            qps.push(nq as f64 / t0.elapsed().as_secs_f64());
+        }
+        let r = recall(&results, gt, gt_k, k);
+        let ids = PathBuf::from(format!("{}.exact-batch-{t}.ivecs", index_path.display()));
+        write_ids(&ids, &results, k)?;
+        rep.emit(
+            json!({"event": "exact", "mode": "batch", "threads": t, "qps": qps, "recall": r,
+                   "ids_path": ids.display().to_string()}),
+            Some(format!(
+                "exact batch ({t} thr)   {:>10.1} QPS  recall@{k} {r:.4}",
+                median(&qps)
+            )),
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! `vecmatch build`.
+
+use std::path::PathBuf;
+
+use vecmatch::{GalleryBuilder, Metric};
+
+use crate::input::{read_keys, read_vectors};
+use crate::{CliError, parse_metric, progress};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Vectors: .fvecs, .npy (float32, 2-D) or raw little-endian float32 (with --dims).
+    #[arg(long)]
+    input: PathBuf,
+    /// Gallery file to write (replaced atomically if it exists).
+    #[arg(long)]
+    output: PathBuf,
+    /// Distance metric: cosine, dot (alias ip) or l2.
+    #[arg(long, default_value = "cosine", value_parser = parse_metric)]
+    metric: Metric,
+    /// Keys: .npy of uint64, or text with one integer per line. Default: row numbers 0..N-1.
+    #[arg(long)]
+    keys: Option<PathBuf>,
+    /// Dimensions (required for raw float32 input; checked against other formats).
+    #[arg(long)]
+    dims: Option<usize>,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    threads: Option<u32>,
+    /// Free-form text stored in the gallery's META section.
+    #[arg(long)]
+    note: Option<String>,
+}
+
+pub fn run(a: Args) -> Result<(), CliError> {
+    if let Some(t) = a.threads {
+        // Only the global pool is used by the builder; size it once.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(t as usize)
+            .build_global();
+    }
+    let m = read_vectors(&a.input, a.dims)?;
+    let n = m.rows();
+    let keys: Vec<u64> = match &a.keys {
+        Some(p) => {
+            let k = read_keys(p)?;
+            if k.len() != n {
+                return Err(CliError::runtime(format!(
+                    "{} holds {} keys but {} holds {n} vectors",
+                    p.display(),
+                    k.len(),
+                    a.input.display()
+                )));
+            }
+            k
+        }
+        None => (0..n as u64).collect(),
+    };
+    let mut b = GalleryBuilder::new(m.dims, a.metric)?;
+    b.reserve(n);
+    if let Some(note) = &a.note {
+        b.user_meta(note.clone());
+    }
+    let pb = progress::bar(n as u64, "adding");
+    const CHUNK: usize = 4096;
+    for (i, (ks, vs)) in keys
+        .chunks(CHUNK)
+        .zip(m.data.chunks(CHUNK * m.dims))
+        .enumerate()
+    {
+        b.add_batch(ks, vs).map_err(|e| {
+            CliError::runtime(format!(
+                "{} (rows from {}): {e}",
+                a.input.display(),
+                i * CHUNK
+            ))
+        })?;
+        pb.inc(ks.len() as u64);
+    }
+    pb.finish_and_clear();
+    let bytes = b.write(&a.output)?;
+    eprintln!(
+        "wrote {}: {n} vectors, {} dims, {}, {bytes} bytes",
+        a.output.display(),
+        m.dims,
+        a.metric
+    );
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! `vecmatch search`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use vecmatch::{Gallery, SearchParams};
+
+use crate::CliError;
+use crate::input::read_vectors;
+use crate::output::{Format, io_err, write_results};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Gallery file.
+    gallery: PathBuf,
+    /// Query vectors: .fvecs, .npy (float32, 2-D) or raw float32 (dims taken from the gallery).
+    #[arg(long)]
+    query: PathBuf,
+    /// Hits per query.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    k: u64,
+    /// Force exact (brute-force) search.
+    #[arg(long)]
+    exact: bool,
+    /// Only return hits with distance <= D (range search; up to k hits).
+    #[arg(long)]
+    max_distance: Option<f32>,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    threads: Option<u64>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Write results to this file instead of stdout.
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
+pub fn run(a: Args) -> Result<(), CliError> {
+    let g = Gallery::open(&a.gallery)?;
+    let q = read_vectors(&a.query, Some(g.dims()))?;
+    if let Some(d) = a.max_distance
+        && d.is_nan()
+    {
+        return Err(CliError::usage("--max-distance is NaN"));
+    }
+    let params = SearchParams {
+        k: a.k as usize,
+        max_distance: a.max_distance,
+        exact: a.exact,
+        threads: a.threads.map(|t| t as usize),
+        ..SearchParams::default()
+    };
+    let results = g.search_batch(&q.data, &params)?;
+    let written = match &a.output {
+        Some(p) => {
+            let f = std::fs::File::create(p)
+                .map_err(|e| CliError::runtime(format!("cannot create {}: {e}", p.display())))?;
+            let mut w = std::io::BufWriter::new(f);
+            write_results(&mut w, a.format, &results, params.k)
+        }
+        None => {
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            write_results(&mut w, a.format, &results, params.k)
+                .and_then(|()| w.flush().map_err(io_err))
+        }
+    };
+    match written {
+        // `vecmatch search ... | head` closes the pipe early: that is not a failure.
+        Err(e) if e.is_broken_pipe() => Ok(()),
+        other => other,
+    }
+}

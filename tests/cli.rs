@@ -1,0 +1,349 @@
+//! The `vecmatch` command line, run as a user would: every command on the shipped data,
+//! and every error as one line with exit code 1 or 2, never a panic.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_vecmatch"))
+}
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data/minilm-5k")
+        .join(name)
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("spawn vecmatch")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A failure must be exactly one line on stderr, the given exit code, no panic text.
+fn assert_clean_failure(o: &Output, code: i32) {
+    let e = stderr(o);
+    assert_eq!(o.status.code(), Some(code), "stderr: {e}");
+    assert!(
+        !e.contains("panicked") && !e.contains("internal error"),
+        "panic: {e}"
+    );
+    if code == 1 {
+        assert_eq!(e.trim_end().lines().count(), 1, "one line expected: {e}");
+        assert!(e.starts_with("vecmatch: "), "{e}");
+    }
+}
+
+fn build_gallery(dir: &Path) -> PathBuf {
+    let out = dir.join("g.vmg");
+    let o = run(&[
+        "build",
+        "--input",
+        data("base.fvecs").to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--metric",
+        "dot",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    out
+}
+
+#[test]
+fn build_search_ivecs_matches_ground_truth() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = build_gallery(dir.path());
+    let ids = dir.path().join("ids.ivecs");
+    let o = run(&[
+        "search",
+        g.to_str().unwrap(),
+        "--query",
+        data("query.fvecs").to_str().unwrap(),
+        "--k",
+        "10",
+        "--format",
+        "ivecs",
+        "--output",
+        ids.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let got = std::fs::read(&ids).unwrap();
+    let gt = std::fs::read(data("gt.ivecs")).unwrap();
+    assert_eq!(got.len(), 100 * 11 * 4);
+    let row = |b: &[u8], i: usize, w: usize| -> Vec<i32> {
+        (0..w)
+            .map(|j| i32::from_le_bytes(b[(i * (w + 1) + 1 + j) * 4..][..4].try_into().unwrap()))
+            .collect()
+    };
+    let mut same = 0;
+    for q in 0..100 {
+        let a = row(&got, q, 10);
+        let b = &row(&gt, q, 100)[..10];
+        same += a.iter().filter(|x| b.contains(x)).count();
+    }
+    // Exact search: only float ties could differ.
+    assert!(same >= 998, "{same}/1000 of the ground truth top-10");
+}
+
+#[test]
+fn search_text_and_json_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = build_gallery(dir.path());
+    let q = data("query.fvecs");
+    let o = run(&[
+        "search",
+        g.to_str().unwrap(),
+        "--query",
+        q.to_str().unwrap(),
+        "--k",
+        "3",
+        "--exact",
+    ]);
+    assert!(o.status.success());
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert_eq!(text.lines().count(), 300);
+    let first: Vec<&str> = text.lines().next().unwrap().split('\t').collect();
+    assert_eq!(first[0], "0");
+    assert_eq!(first[1], "0");
+    let o = run(&[
+        "search",
+        g.to_str().unwrap(),
+        "--query",
+        q.to_str().unwrap(),
+        "--k",
+        "2",
+        "--format",
+        "json",
+    ]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    let v: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(v["query"], 0);
+    assert_eq!(v["hits"].as_array().unwrap().len(), 2);
+    // Range search with a tiny radius returns nothing.
+    let o = run(&[
+        "search",
+        g.to_str().unwrap(),
+        "--query",
+        q.to_str().unwrap(),
+        "--max-distance",
+        "0.0001",
+    ]);
+    assert!(o.status.success());
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn info_and_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = build_gallery(dir.path());
+    let o = run(&["info", g.to_str().unwrap(), "--json"]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["count"], 5000);
+    assert_eq!(v["dims"], 384);
+    assert_eq!(v["metric"], "dot");
+    assert_eq!(v["format_version"], "1.0");
+    let o = run(&["info", g.to_str().unwrap()]);
+    assert!(String::from_utf8(o.stdout).unwrap().contains("KEY_INDEX"));
+    let o = run(&["verify", g.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // Flip one byte in the middle of the file (inside VECTORS): verify must fail.
+    let mut bytes = std::fs::read(&g).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    let bad = dir.path().join("bad.vmg");
+    std::fs::write(&bad, &bytes).unwrap();
+    let o = run(&["verify", bad.to_str().unwrap()]);
+    assert_clean_failure(&o, 1);
+    assert!(stderr(&o).contains("VECTORS"), "{}", stderr(&o));
+}
+
+#[test]
+fn keys_from_text_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("v.f32");
+    let vals: Vec<u8> = [1.0f32, 0.0, 0.0, 1.0, 0.6, 0.8]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    std::fs::write(&input, vals).unwrap();
+    let keys = dir.path().join("keys.txt");
+    std::fs::write(&keys, "1000\n2000\n\n3000\n").unwrap();
+    let out = dir.path().join("g.vmg");
+    let o = run(&[
+        "build",
+        "--input",
+        input.to_str().unwrap(),
+        "--dims",
+        "2",
+        "--keys",
+        keys.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let q = dir.path().join("q.f32");
+    std::fs::write(
+        &q,
+        [0.0f32, 1.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    let o = run(&[
+        "search",
+        out.to_str().unwrap(),
+        "--query",
+        q.to_str().unwrap(),
+        "--k",
+        "1",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        String::from_utf8(o.stdout)
+            .unwrap()
+            .starts_with("0\t0\t2000\t")
+    );
+    // Wrong key count is one clear line.
+    std::fs::write(&keys, "1\n2\n").unwrap();
+    let o = run(&[
+        "build",
+        "--input",
+        input.to_str().unwrap(),
+        "--dims",
+        "2",
+        "--keys",
+        keys.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, 1);
+}
+
+#[test]
+fn bench_json_protocol() {
+    let o = run(&[
+        "bench",
+        "--data",
+        data("").to_str().unwrap(),
+        "--repeats",
+        "1",
+        "--threads",
+        "1",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    for k in ["meta", "build", "save", "load", "view", "exact", "done"] {
+        assert!(kinds.contains(&k), "missing {k}: {kinds:?}");
+    }
+    assert_eq!(kinds.last(), Some(&"done"));
+    for e in events.iter().filter(|e| e["event"] == "exact") {
+        assert_eq!(e["recall"].as_f64(), Some(1.0), "{e}");
+        let ids = e["ids_path"].as_str().unwrap();
+        assert_eq!(std::fs::metadata(ids).unwrap().len(), 100 * 11 * 4);
+        std::fs::remove_file(ids).unwrap();
+    }
+}
+
+#[test]
+fn errors_are_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.vmg");
+    assert_clean_failure(&run(&["info", missing.to_str().unwrap()]), 1);
+    assert_clean_failure(&run(&["verify", missing.to_str().unwrap()]), 1);
+    // Garbage file.
+    let garbage = dir.path().join("garbage.vmg");
+    std::fs::write(&garbage, b"hello, this is not a gallery at all......").unwrap();
+    let o = run(&[
+        "search",
+        garbage.to_str().unwrap(),
+        "--query",
+        data("query.fvecs").to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, 1);
+    assert!(stderr(&o).contains("magic"));
+    // Wrong query dimensions.
+    let g = build_gallery(dir.path());
+    let q = dir.path().join("q.f32");
+    std::fs::write(
+        &q,
+        [1.0f32; 7]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    assert_clean_failure(
+        &run(&[
+            "search",
+            g.to_str().unwrap(),
+            "--query",
+            q.to_str().unwrap(),
+        ]),
+        1,
+    );
+    // NaN in the input vectors.
+    let nan = dir.path().join("nan.f32");
+    std::fs::write(
+        &nan,
+        [1.0f32, f32::NAN]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    let o = run(&[
+        "build",
+        "--input",
+        nan.to_str().unwrap(),
+        "--dims",
+        "2",
+        "--output",
+        dir.path().join("x.vmg").to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, 1);
+    assert!(stderr(&o).contains("non-finite"), "{}", stderr(&o));
+    // Raw input without --dims, truncated fvecs.
+    assert_clean_failure(
+        &run(&[
+            "build",
+            "--input",
+            nan.to_str().unwrap(),
+            "--output",
+            "x.vmg",
+        ]),
+        1,
+    );
+    let trunc = dir.path().join("t.fvecs");
+    std::fs::write(&trunc, &std::fs::read(data("query.fvecs")).unwrap()[..1000]).unwrap();
+    assert_clean_failure(
+        &run(&[
+            "build",
+            "--input",
+            trunc.to_str().unwrap(),
+            "--output",
+            "x.vmg",
+        ]),
+        1,
+    );
+    // Usage errors exit 2.
+    assert_clean_failure(&run(&["search"]), 2);
+    assert_clean_failure(
+        &run(&["search", g.to_str().unwrap(), "--query", "q", "--k", "0"]),
+        2,
+    );
+    assert_clean_failure(&run(&["bench", "--threads", "0,1", "--data", "."]), 2);
+}
