@@ -226,6 +226,8 @@ fn keys_from_text_file() {
 
 #[test]
 fn bench_json_protocol() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = dir.path().join("bench.vmg");
     let o = run(&[
         "bench",
         "--data",
@@ -234,6 +236,8 @@ fn bench_json_protocol() {
         "1",
         "--threads",
         "1",
+        "--index-path",
+        idx.to_str().unwrap(),
         "--json",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -135,6 +135,20 @@ fn write_ids(path: &Path, results: &[Vec<Hit>], k: usize) -> Result<(), CliError
         .map_err(|e| CliError::runtime(format!("cannot write {}: {e}", path.display())))
 }
 
+/// Writes the ids of `results` to `BASE.LABEL.ivecs` when a base path is given; returns the
+/// path for the `ids_path` field (JSON null otherwise).
+fn ids_file(
+    base: Option<&Path>,
+    label: &str,
+    results: &[Vec<Hit>],
+    k: usize,
+) -> Result<Option<String>, CliError> {
+    let Some(base) = base else { return Ok(None) };
+    let path = PathBuf::from(format!("{}.{label}.ivecs", base.display()));
+    write_ids(&path, results, k)?;
+    Ok(Some(path.display().to_string()))
+}
+
 /// Deletes the default temporary gallery when the bench ends.
 struct TempFile(Option<PathBuf>);
 impl Drop for TempFile {
@@ -296,16 +310,11 @@ pub fn run(a: Args) -> Result<(), CliError> {
         None => Gallery::open(&index_path)?,
     };
 
+    // Ids files go next to an explicit --index-path (the harness re-scores them); a run on
+    // the default temporary path leaves nothing behind.
+    let ids_base = a.index_path.as_ref().map(|_| index_path.as_path());
     exact(
-        &g,
-        &queries,
-        &gt,
-        gt_k,
-        k,
-        &a.threads,
-        repeats,
-        &index_path,
-        &mut rep,
+        &g, &queries, &gt, gt_k, k, &a.threads, repeats, ids_base, &mut rep,
     )?;
 
     rep.emit(json!({"event": "done"}), None)?;
@@ -337,7 +346,7 @@ fn exact(
     k: usize,
     threads: &[usize],
     repeats: usize,
-    index_path: &Path,
+    ids_base: Option<&Path>,
     rep: &mut Report,
 ) -> Result<(), CliError> {
     let d = queries.dims;
@@ -363,13 +372,12 @@ fn exact(
     }
     lat.sort_by(f64::total_cmp);
     let r = recall(&results, gt, gt_k, k);
-    let ids = PathBuf::from(format!("{}.exact-single.ivecs", index_path.display()));
-    write_ids(&ids, &results, k)?;
+    let ids = ids_file(ids_base, "exact-single", &results, k)?;
     let gbs = median(&qps) * (g.len() * d * 4) as f64 / 1e9;
     rep.emit(
         json!({"event": "exact", "mode": "single", "threads": 1, "qps": qps, "recall": r,
                "lat_us_p50": percentile(&lat, 0.5), "lat_us_p99": percentile(&lat, 0.99),
-               "ids_path": ids.display().to_string()}),
+               "ids_path": ids}),
         Some(format!(
             "exact single (1 thr)  {:>10.1} QPS  recall@{k} {r:.4}  p50 {:.0} us  {gbs:.2} GB/s scanned",
             median(&qps),
@@ -391,11 +399,10 @@ fn exact(
             qps.push(nq as f64 / t0.elapsed().as_secs_f64());
         }
         let r = recall(&results, gt, gt_k, k);
-        let ids = PathBuf::from(format!("{}.exact-batch-{t}.ivecs", index_path.display()));
-        write_ids(&ids, &results, k)?;
+        let ids = ids_file(ids_base, &format!("exact-batch-{t}"), &results, k)?;
         rep.emit(
             json!({"event": "exact", "mode": "batch", "threads": t, "qps": qps, "recall": r,
-                   "ids_path": ids.display().to_string()}),
+                   "ids_path": ids}),
             Some(format!(
                 "exact batch ({t} thr)   {:>10.1} QPS  recall@{k} {r:.4}",
                 median(&qps)
