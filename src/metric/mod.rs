@@ -139,33 +139,8 @@ pub fn scan_with(
     }
     let query = &query[..d];
     let n = out.len().min(rows.len() / d);
-    let mut i = 0;
-    #[cfg(target_arch = "x86_64")]
-    if backend == Backend::Avx2Fma {
-        while i + 4 <= n {
-            let r = [
-                &rows[i * d..(i + 1) * d],
-                &rows[(i + 1) * d..(i + 2) * d],
-                &rows[(i + 2) * d..(i + 3) * d],
-                &rows[(i + 3) * d..(i + 4) * d],
-            ];
-            // SAFETY: `Avx2Fma` implies runtime-detected AVX2+FMA; every row has `d`
-            // elements, the query exactly `d`.
-            let raw = unsafe {
-                if is_dot(metric) {
-                    avx2::one_by_four::<avx2::Dot>(query, r)
-                } else {
-                    avx2::one_by_four::<avx2::L2>(query, r)
-                }
-            };
-            for j in 0..4 {
-                out[i + j] = finish(metric, raw[j]);
-            }
-            i += 4;
-        }
-    }
-    for j in i..n {
-        out[j] = distance_with(backend, metric, query, &rows[j * d..(j + 1) * d]);
+    for (o, row) in out[..n].iter_mut().zip(rows.chunks_exact(d)) {
+        *o = distance_with(backend, metric, query, row);
     }
 }
 
