@@ -43,8 +43,8 @@ fn oracle(metric: Metric, rows: &[(u64, Vec<f32>)], q: &[f32], p: &SearchParams<
     hits
 }
 
-/// Same keys in the same order, except where distances are within `tol` (float ties);
-/// distances within `tol`.
+/// Same distances in the same order within `tol` (relative above 1.0; keys may differ
+/// only at float ties, which `keys_are_right` checks separately).
 fn agree(got: &[Hit], want: &[Hit], tol: f32) -> Result<(), String> {
     if got.len() != want.len() {
         // A hit right at max_distance or the k-th place may fall either side of a tie.
@@ -58,7 +58,7 @@ fn agree(got: &[Hit], want: &[Hit], tol: f32) -> Result<(), String> {
         }
     }
     for (g, w) in got.iter().zip(want) {
-        if (g.distance - w.distance).abs() > tol {
+        if (g.distance - w.distance).abs() > tol * w.distance.abs().max(1.0) {
             return Err(format!("{g:?} vs {w:?}"));
         }
     }
@@ -88,7 +88,7 @@ fn keys_are_right(
         let Some(w) = all.iter().find(|w| w.key == h.key) else {
             return Err(format!("key {} is not admitted", h.key));
         };
-        if (w.distance - h.distance).abs() > 1e-4 {
+        if (w.distance - h.distance).abs() > 1e-4 * w.distance.abs().max(1.0) {
             return Err(format!(
                 "key {}: distance {} vs {}",
                 h.key, h.distance, w.distance

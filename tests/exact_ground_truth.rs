@@ -72,9 +72,22 @@ fn thread_counts_agree() {
         )
         .unwrap()
     };
+    // Batches are bit-identical whatever the split across threads (one kernel per pair).
     let one = run(Some(1));
     assert_eq!(one, run(Some(2)));
     assert_eq!(one, run(None));
+    assert_eq!(one[..7], run(Some(2))[..7]);
+    let odd = g
+        .search_batch(
+            &q[..384 * 7],
+            &SearchParams {
+                k: 10,
+                threads: Some(2),
+                ..SearchParams::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(odd, one[..7]);
     for (i, qq) in q.chunks_exact(384).enumerate() {
         let s = |threads| {
             g.search(

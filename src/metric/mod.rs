@@ -171,15 +171,19 @@ pub fn cross_with(
     let nq = (queries.len() / d).min(out.len() / nr);
     let q = |i: usize| &queries[i * d..(i + 1) * d];
     let r = |i: usize| &rows[i * d..(i + 1) * d];
-    let mut qi = 0;
     #[cfg(target_arch = "x86_64")]
     if backend == Backend::Avx2Fma {
+        // Every (query, row) pair goes through the same tile kernel, whatever its position:
+        // partial tiles at the edges are padded by repeating the last query / row (their
+        // results are discarded). So a pair's distance is bit-identical however a batch is
+        // split across threads.
         use avx2::{QT, RT};
-        while qi + QT <= nq {
-            let qs = [q(qi), q(qi + 1), q(qi + 2), q(qi + 3)];
+        let mut qi = 0;
+        while qi < nq {
+            let qs: [&[f32]; QT] = std::array::from_fn(|a| q((qi + a).min(nq - 1)));
             let mut ri = 0;
-            while ri + RT <= nr {
-                let rs = [r(ri), r(ri + 1), r(ri + 2)];
+            while ri < nr {
+                let rs: [&[f32]; RT] = std::array::from_fn(|b| r((ri + b).min(nr - 1)));
                 // SAFETY: `Avx2Fma` implies runtime-detected AVX2+FMA; all slices have `d`
                 // elements.
                 let raw = unsafe {
@@ -189,22 +193,18 @@ pub fn cross_with(
                         avx2::tile::<avx2::L2>(qs, rs, d)
                     }
                 };
-                for (a, row) in raw.iter().enumerate() {
-                    for (b, v) in row.iter().enumerate() {
+                for (a, row) in raw.iter().enumerate().take(nq - qi) {
+                    for (b, v) in row.iter().enumerate().take(nr - ri) {
                         out[(qi + a) * nr + ri + b] = finish(metric, *v);
                     }
                 }
                 ri += RT;
             }
-            for a in 0..QT {
-                for b in ri..nr {
-                    out[(qi + a) * nr + b] = distance_with(backend, metric, qs[a], r(b));
-                }
-            }
             qi += QT;
         }
+        return;
     }
-    for a in qi..nq {
+    for a in 0..nq {
         scan_with(
             backend,
             metric,
