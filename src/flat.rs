@@ -14,11 +14,12 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::filter::RowSet;
 use crate::gallery::View;
 use crate::metric::{self, prepare_query};
 use crate::pool;
 use crate::topk::TopK;
-use crate::types::{Hit, KeyFilter, SearchParams};
+use crate::types::{Hit, SearchParams};
 
 /// Rows per distance block: 256 rows of 384 f32 are 384 KiB, inside a 512 KiB L2.
 const BLOCK_ROWS: usize = 256;
@@ -33,37 +34,7 @@ const QT_MIN: usize = 8;
 /// more than it saves.
 const PAR_MIN_ROWS: usize = 8192;
 
-/// Which rows a filter admits.
-enum RowSet {
-    All,
-    /// Only these rows (sorted, unique).
-    Only(Vec<usize>),
-    /// Every row but these (sorted, unique).
-    Except(Vec<usize>),
-}
-
-impl RowSet {
-    fn resolve(view: &View<'_>, filter: Option<KeyFilter<'_>>) -> RowSet {
-        let rows = |keys: &[u64]| {
-            let mut r: Vec<usize> = keys.iter().filter_map(|k| view.row_of(*k)).collect();
-            r.sort_unstable();
-            r.dedup();
-            r
-        };
-        match filter {
-            None => RowSet::All,
-            Some(KeyFilter::Allow(keys)) => RowSet::Only(rows(keys)),
-            Some(KeyFilter::Deny(keys)) => RowSet::Except(rows(keys)),
-        }
-    }
-
-    #[inline]
-    fn denies(&self, row: usize) -> bool {
-        matches!(self, RowSet::Except(d) if d.binary_search(&row).is_ok())
-    }
-}
-
-fn new_top(params: &SearchParams<'_>) -> TopK {
+pub(crate) fn new_top(params: &SearchParams<'_>) -> TopK {
     TopK::new(params.k, params.max_distance)
 }
 
@@ -107,7 +78,12 @@ fn scan_range(
 }
 
 /// Scans an explicit row list for one query.
-fn scan_list(view: &View<'_>, q: &[f32], rows: &[usize], params: &SearchParams<'_>) -> TopK {
+pub(crate) fn scan_list(
+    view: &View<'_>,
+    q: &[f32],
+    rows: &[usize],
+    params: &SearchParams<'_>,
+) -> TopK {
     let mut top = new_top(params);
     for &row in rows {
         let d = metric::distance(view.metric, q, view.row(row));
@@ -174,7 +150,7 @@ fn merged(mut a: TopK, b: TopK) -> TopK {
 }
 
 /// Validates and prepares (normalises for cosine) every query of a batch.
-fn prepare_batch<'q>(view: &View<'_>, queries: &'q [f32]) -> Result<Cow<'q, [f32]>> {
+pub(crate) fn prepare_batch<'q>(view: &View<'_>, queries: &'q [f32]) -> Result<Cow<'q, [f32]>> {
     let d = view.dims;
     if !queries.len().is_multiple_of(d) {
         return Err(Error::DimensionMismatch {

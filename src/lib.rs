@@ -28,8 +28,10 @@
 //! vecmatch never edits a published file in place.
 
 mod error;
+mod filter;
 mod flat;
 pub mod gallery;
+pub mod hnsw;
 pub mod metric;
 mod pool;
 mod topk;
@@ -37,6 +39,7 @@ mod types;
 
 pub use error::{Error, Result};
 pub use gallery::{Gallery, GalleryBuilder, GalleryInfo, OpenOptions, SectionInfo};
+pub use hnsw::{GraphReport, HnswParams, Progress};
 pub use metric::hardware_acceleration;
 pub use topk::TopK;
 pub use types::{ElementType, Hit, KeyFilter, Metric, SearchParams};

@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::hnsw::{self, GraphReport, HnswParams, Progress};
 use crate::metric::{check_finite, normalize_in_place};
 use crate::types::{ElementType, Metric};
 
@@ -41,6 +42,8 @@ pub struct GalleryBuilder {
     keys: Vec<u64>,
     seen: HashSet<u64>,
     user_meta: Option<String>,
+    hnsw: Option<HnswParams>,
+    progress: Progress,
 }
 
 impl GalleryBuilder {
@@ -61,6 +64,8 @@ impl GalleryBuilder {
             keys: Vec::new(),
             seen: HashSet::new(),
             user_meta: None,
+            hnsw: None,
+            progress: Progress::default(),
         })
     }
 
@@ -89,6 +94,26 @@ impl GalleryBuilder {
     /// A free-form user string stored in the META section.
     pub fn user_meta(&mut self, text: impl Into<String>) -> &mut Self {
         self.user_meta = Some(text.into());
+        self
+    }
+
+    /// Also builds an HNSW graph (stored in the `GRAPH` section) when the gallery is
+    /// written, so searches are approximate and fast unless `SearchParams::exact` is set.
+    /// Building costs far more than writing a flat gallery: O(n · ef_construction · log n)
+    /// distance computations, in parallel on the rayon pool.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for parameters outside their ranges (see
+    /// [`HnswParams::validate`]).
+    pub fn hnsw(&mut self, params: HnswParams) -> Result<&mut Self> {
+        params.validate()?;
+        self.hnsw = Some(params);
+        Ok(self)
+    }
+
+    /// A callback told `(rows inserted, total)` while the graph is built.
+    pub fn progress(&mut self, progress: Progress) -> &mut Self {
+        self.progress = progress;
         self
     }
 
@@ -163,7 +188,7 @@ impl GalleryBuilder {
         idx
     }
 
-    fn meta_json(&self) -> String {
+    fn meta_json(&self, graph: Option<(&GraphReport, &str)>) -> String {
         let mut m = serde_json::json!({
             "builder": format!("vecmatch {}", env!("CARGO_PKG_VERSION")),
             "metric": self.metric.name(),
@@ -172,12 +197,32 @@ impl GalleryBuilder {
         if let Some(u) = &self.user_meta {
             m["user"] = serde_json::Value::String(u.clone());
         }
+        if let (Some(p), Some((report, builder))) = (&self.hnsw, graph) {
+            m["hnsw"] = serde_json::json!({
+                "builder": builder, "m": p.m, "ef_construction": p.ef_construction, "seed": p.seed,
+                "max_level": report.max_level, "edges0": report.edges0, "repaired_nodes": report.repaired,
+            });
+        }
         m.to_string()
     }
 
     fn with_parts<T>(&self, f: impl FnOnce(&Parts<'_>) -> Result<T>) -> Result<T> {
         let key_index = self.key_index();
-        let meta = self.meta_json();
+        let graph = match &self.hnsw {
+            Some(p) => Some(hnsw::build_section(
+                &self.vectors,
+                self.dims,
+                self.metric,
+                p,
+                &self.progress,
+            )?),
+            None => None,
+        };
+        let meta = self.meta_json(graph.as_ref().map(|(_, r, b)| (r, *b)));
+        let mut extra = vec![(SectionKind::Meta, meta.as_bytes())];
+        if let Some((bytes, _, _)) = &graph {
+            extra.push((SectionKind::Graph, bytes.as_slice()));
+        }
         let parts = Parts {
             metric: self.metric,
             element_type: ElementType::F32,
@@ -186,12 +231,12 @@ impl GalleryBuilder {
             vectors: &self.vectors,
             keys: &self.keys,
             key_index: &key_index,
-            extra: vec![(SectionKind::Meta, meta.as_bytes())],
+            extra,
         };
         f(&parts)
     }
 
-    /// Writes the gallery file atomically (temporary file, fsync, rename, directory
+    /// Writes the gallery file atomically (building the HNSW graph first if asked for) (temporary file, fsync, rename, directory
     /// fsync): readers see the old file or the new one, never a partial one. Returns the
     /// file size in bytes.
     ///

@@ -14,6 +14,7 @@ pub use layout::SectionInfo;
 
 use crate::error::{Error, Result};
 use crate::flat;
+use crate::hnsw::{self, GraphReport, graph::GraphView};
 use crate::types::{ElementType, Hit, Metric, SearchParams};
 use format::KeyIndexEntry;
 use layout::Layout;
@@ -194,9 +195,35 @@ impl Gallery {
         self.layout.element_type
     }
 
-    /// Whether the file carries a `GRAPH` section (an approximate-search index).
+    /// Whether the file carries a `GRAPH` section (an HNSW index for approximate search).
     pub fn has_graph(&self) -> bool {
         self.layout.graph.is_some()
+    }
+
+    /// The validated graph view, if the gallery has one. O(levels), no allocation.
+    pub(crate) fn graph(&self) -> Result<Option<GraphView<'_>>> {
+        let Some(r) = &self.layout.graph else {
+            return Ok(None);
+        };
+        let bytes = self
+            .storage
+            .bytes()
+            .get(r.clone())
+            .ok_or_else(|| Error::corrupt("GRAPH out of bounds"))?;
+        GraphView::parse(bytes, self.layout.count).map(Some)
+    }
+
+    /// Checks every invariant of the HNSW graph (degrees, ids in range, entry point,
+    /// levels, reachability of every node from the entry point). `None` without a graph.
+    /// Cost: O(edges).
+    ///
+    /// # Errors
+    /// [`Error::Corrupt`] naming the first violated invariant.
+    pub fn graph_report(&self) -> Result<Option<GraphReport>> {
+        match self.graph()? {
+            Some(g) => hnsw::check(&g).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// The file this gallery was opened from, if any.
@@ -291,7 +318,10 @@ impl Gallery {
 
     /// The `params.k` nearest stored vectors to `query`, best first (ties by key).
     ///
-    /// Cost: exact search reads every admitted row once, split across threads
+    /// With an HNSW graph (and `params.exact == false`) the search is approximate: a beam of
+    /// width `params.ef` over the graph, O(ef · log n) distance computations; a filter that
+    /// admits under 5% of the rows switches to an exact scan of those rows. Without a graph
+    /// (or with `exact`) every admitted row is read once, split across threads
     /// (`params.threads`).
     ///
     /// # Errors
@@ -299,7 +329,11 @@ impl Gallery {
     /// for a bad query; [`Error::InvalidArgument`] for bad parameters.
     pub fn search(&self, query: &[f32], params: &SearchParams<'_>) -> Result<Vec<Hit>> {
         params.validate()?;
-        flat::search(&self.view()?, query, params)
+        let view = self.view()?;
+        match self.graph()? {
+            Some(g) if !params.exact => hnsw::search_one(&view, &g, query, params),
+            _ => flat::search(&view, query, params),
+        }
     }
 
     /// Searches many queries at once (`queries` row-major, `dims` per query). Returns one
@@ -315,7 +349,11 @@ impl Gallery {
         params: &SearchParams<'_>,
     ) -> Result<Vec<Vec<Hit>>> {
         params.validate()?;
-        flat::search_batch(&self.view()?, queries, params)
+        let view = self.view()?;
+        match self.graph()? {
+            Some(g) if !params.exact => hnsw::search_many(&view, &g, queries, params),
+            _ => flat::search_batch(&view, queries, params),
+        }
     }
 }
 

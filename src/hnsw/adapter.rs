@@ -1,0 +1,128 @@
+//! The `hnsw_rs` graph builder. This is the only file that imports `hnsw_rs`; none of its
+//! types leave it. The built graph is frozen into a [`FrozenGraph`] and the `hnsw_rs`
+//! structure is dropped before this function returns.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use hnsw_rs::prelude::{Distance, Hnsw};
+
+use crate::error::{Error, Result};
+use crate::metric;
+use crate::types::Metric;
+
+use super::graph::FrozenGraph;
+use super::{GraphBuilder, HnswParams, Progress};
+
+/// Our SIMD kernels as `hnsw_rs`'s distance: the same distances as search (cosine/dot:
+/// `1 - dot` on stored rows, L2: squared Euclidean), and unlike its `DistDot` it does not
+/// assert `dot <= 1` (which panics for non-normalised rows under [`Metric::Dot`]).
+struct KernelDistance(Metric);
+
+impl Distance<f32> for KernelDistance {
+    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
+        metric::distance(self.0, a, b)
+    }
+}
+
+/// Builds with `hnsw_rs` parallel insertion (rayon), in chunks so progress can be reported.
+pub(crate) struct HnswRsBuilder;
+
+/// Rows inserted per `parallel_insert_slice` call (progress granularity).
+const CHUNK: usize = 2048;
+
+impl GraphBuilder for HnswRsBuilder {
+    fn name(&self) -> &'static str {
+        "hnsw_rs"
+    }
+
+    fn build(
+        &self,
+        vectors: &[f32],
+        dims: usize,
+        metric: Metric,
+        p: &HnswParams,
+        progress: &Progress,
+    ) -> Result<FrozenGraph> {
+        let n = vectors.len() / dims.max(1);
+        if n == 0 {
+            return Ok(FrozenGraph {
+                m: p.m,
+                m0: 2 * p.m,
+                build_m: p.m,
+                build_ef_construction: p.ef_construction,
+                ..FrozenGraph::default()
+            });
+        }
+        // hnsw_rs has no seed parameter: level sampling uses its own RNG, so builds are not
+        // bit-reproducible; `p.seed` is recorded in META for the native builder.
+        let built = catch_unwind(AssertUnwindSafe(|| {
+            let hnsw = Hnsw::<f32, KernelDistance>::new(
+                p.m,
+                n,
+                16,
+                p.ef_construction,
+                KernelDistance(metric),
+            );
+            let items: Vec<(&[f32], usize)> = vectors
+                .chunks_exact(dims)
+                .enumerate()
+                .map(|(i, v)| (v, i))
+                .collect();
+            for (c, chunk) in items.chunks(CHUNK).enumerate() {
+                hnsw.parallel_insert_slice(&chunk.to_vec());
+                progress.report(((c + 1) * CHUNK).min(n), n);
+            }
+            freeze(&hnsw, n, p)
+        }));
+        built.map_err(|_| {
+            Error::InvalidArgument("hnsw_rs panicked while building the graph".into())
+        })?
+    }
+}
+
+/// Copies the graph out of `hnsw_rs` into our flat form.
+fn freeze(hnsw: &Hnsw<'_, f32, KernelDistance>, n: usize, p: &HnswParams) -> Result<FrozenGraph> {
+    let index = hnsw.get_point_indexation();
+    let max_level = usize::from(index.get_max_level_observed());
+    let mut layer0 = vec![Vec::new(); n];
+    let mut upper: Vec<Vec<(u32, Vec<u32>)>> = vec![Vec::new(); max_level];
+    let mut entry = None;
+    for level in 0..=max_level {
+        for point in index.get_layer_iterator(level) {
+            let row = point.get_origin_id();
+            if row >= n {
+                return Err(Error::corrupt(format!("hnsw_rs returned row {row} of {n}")));
+            }
+            let hood = point.get_neighborhood_id();
+            for (l, nbrs) in hood.iter().enumerate() {
+                let ids: Vec<u32> = nbrs
+                    .iter()
+                    .map(|x| x.get_origin_id() as u32)
+                    .filter(|&x| (x as usize) < n)
+                    .collect();
+                if l == 0 {
+                    layer0[row] = ids;
+                } else if l <= max_level {
+                    upper[l - 1].push((row as u32, ids));
+                }
+            }
+            if level == max_level && entry.is_none() {
+                entry = Some(row as u32);
+            }
+        }
+    }
+    for l in &mut upper {
+        l.sort_unstable_by_key(|(r, _)| *r);
+        l.dedup_by_key(|(r, _)| *r);
+    }
+    Ok(FrozenGraph {
+        count: n,
+        m: p.m,
+        m0: 2 * p.m,
+        entry_point: entry.unwrap_or(0),
+        layer0,
+        upper,
+        build_m: p.m,
+        build_ef_construction: p.ef_construction,
+    })
+}

@@ -1,0 +1,175 @@
+//! HNSW approximate search: a graph built once (by `hnsw_rs`, behind [`GraphBuilder`]),
+//! frozen into the gallery file's `GRAPH` section, and searched in place from the mmap
+//! by our own loop.
+
+mod adapter;
+mod check;
+pub(crate) mod graph;
+pub(crate) mod search;
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::types::Metric;
+
+pub use check::GraphReport;
+pub(crate) use check::{check, repair};
+use graph::FrozenGraph;
+
+/// Parameters of the HNSW graph build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HnswParams {
+    /// Neighbours per node on upper layers; layer 0 keeps `2 × m`. Default 16.
+    pub m: usize,
+    /// Beam width while building. Default 200.
+    pub ef_construction: usize,
+    /// Seed recorded with the graph (hnsw_rs samples levels with its own RNG, so builds
+    /// with it are not bit-reproducible).
+    pub seed: u64,
+}
+
+impl Default for HnswParams {
+    fn default() -> Self {
+        HnswParams {
+            m: 16,
+            ef_construction: 200,
+            seed: 0x5EED,
+        }
+    }
+}
+
+impl HnswParams {
+    /// Checks the parameters.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] unless `2 ≤ m ≤ 128` and `ef_construction ≥ 1`.
+    pub fn validate(&self) -> Result<()> {
+        if !(2..=128).contains(&self.m) {
+            return Err(Error::InvalidArgument(format!(
+                "HNSW m must be in 2..=128, got {}",
+                self.m
+            )));
+        }
+        if self.ef_construction == 0 {
+            return Err(Error::InvalidArgument(
+                "HNSW ef_construction must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A progress callback: `(done, total)` rows inserted.
+#[derive(Clone, Default)]
+pub struct Progress(Option<Arc<dyn Fn(usize, usize) + Send + Sync>>);
+
+impl Progress {
+    /// Wraps a callback.
+    pub fn new(f: impl Fn(usize, usize) + Send + Sync + 'static) -> Self {
+        Progress(Some(Arc::new(f)))
+    }
+
+    pub(crate) fn report(&self, done: usize, total: usize) {
+        if let Some(f) = &self.0 {
+            f(done, total);
+        }
+    }
+}
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Progress(callback)"
+        } else {
+            "Progress(none)"
+        })
+    }
+}
+
+/// A graph construction algorithm. `hnsw_rs` implements it today; a native parallel
+/// builder writing the frozen layout directly can implement it next.
+pub(crate) trait GraphBuilder {
+    /// Short name recorded in META.
+    fn name(&self) -> &'static str;
+    /// Builds the graph over `vectors` (row-major, already normalised for cosine).
+    fn build(
+        &self,
+        vectors: &[f32],
+        dims: usize,
+        metric: Metric,
+        params: &HnswParams,
+        progress: &Progress,
+    ) -> Result<FrozenGraph>;
+}
+
+/// Builds, checks and repairs the graph; returns its GRAPH section bytes and a report.
+pub(crate) fn build_section(
+    vectors: &[f32],
+    dims: usize,
+    metric: Metric,
+    params: &HnswParams,
+    progress: &Progress,
+) -> Result<(Vec<u8>, GraphReport, &'static str)> {
+    params.validate()?;
+    let builder = adapter::HnswRsBuilder;
+    let mut g = builder.build(vectors, dims, metric, params, progress)?;
+    let repaired = repair(&mut g, vectors, dims, metric);
+    let bytes = g.to_bytes();
+    let view = graph::GraphView::parse(&bytes, g.count)?;
+    let mut report = check(&view)?;
+    report.repaired = repaired;
+    Ok((bytes, report, builder.name()))
+}
+
+/// When an allow-list admits fewer than this fraction of the rows, a filtered search scans
+/// the admitted rows exactly instead of walking the graph (whose beam would have to pass
+/// through many filtered-out nodes). Chosen by measurement; see ARCHITECTURE.md.
+pub(crate) const FILTER_EXACT_FRACTION: f64 = 0.05;
+
+/// One approximate query: validation, filter resolution, the exact fallback for
+/// selective filters, then the graph search.
+pub(crate) fn search_one(
+    view: &crate::gallery::View<'_>,
+    g: &graph::GraphView<'_>,
+    query: &[f32],
+    params: &crate::types::SearchParams<'_>,
+) -> Result<Vec<crate::types::Hit>> {
+    let q = crate::metric::prepare_query(view.metric, view.dims, query)?;
+    let set = crate::filter::RowSet::resolve(view, params.filter);
+    if exact_is_better(&set, view.count()) {
+        return crate::flat::search(view, query, params);
+    }
+    Ok(search::search(view, g, &q, &set, params))
+}
+
+/// Many approximate queries, in parallel over queries.
+pub(crate) fn search_many(
+    view: &crate::gallery::View<'_>,
+    g: &graph::GraphView<'_>,
+    queries: &[f32],
+    params: &crate::types::SearchParams<'_>,
+) -> Result<Vec<Vec<crate::types::Hit>>> {
+    use rayon::prelude::*;
+    let qs = crate::flat::prepare_batch(view, queries)?;
+    let set = crate::filter::RowSet::resolve(view, params.filter);
+    if exact_is_better(&set, view.count()) {
+        return crate::flat::search_batch(view, queries, params);
+    }
+    let d = view.dims;
+    if params.threads == Some(1) {
+        return Ok(qs
+            .chunks_exact(d)
+            .map(|q| search::search(view, g, q, &set, params))
+            .collect());
+    }
+    crate::pool::install(params.threads, || {
+        qs.par_chunks_exact(d)
+            .map(|q| search::search(view, g, q, &set, params))
+            .collect()
+    })
+}
+
+fn exact_is_better(set: &crate::filter::RowSet, n: usize) -> bool {
+    !matches!(set, crate::filter::RowSet::All)
+        && (set.admitted(n) as f64) < FILTER_EXACT_FRACTION * n as f64
+}

@@ -1,0 +1,192 @@
+//! Our HNSW search over the frozen graph, in place over the gallery bytes: greedy descent
+//! through the upper levels, then a beam of width `ef` on layer 0, with a reusable
+//! per-thread scratch (epoch-stamped visited array, candidate and result heaps) and
+//! software prefetch of the next neighbours' rows.
+
+use std::cell::RefCell;
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use crate::filter::RowSet;
+use crate::gallery::View;
+use crate::metric;
+use crate::types::{Hit, SearchParams};
+
+use super::graph::GraphView;
+
+/// A node with its distance; ordered by distance ([`f32::total_cmp`]), then row.
+#[derive(Clone, Copy, Debug)]
+struct Cand {
+    d: f32,
+    row: u32,
+}
+
+impl PartialEq for Cand {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Cand {}
+impl PartialOrd for Cand {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Cand {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.d.total_cmp(&o.d).then(self.row.cmp(&o.row))
+    }
+}
+
+/// Per-thread search state, reused across calls (no allocation per query once warm).
+#[derive(Default)]
+struct Scratch {
+    visited: Vec<u32>,
+    epoch: u32,
+    candidates: BinaryHeap<Reverse<Cand>>,
+    results: BinaryHeap<Cand>,
+}
+
+impl Scratch {
+    /// Starts a search over `n` rows: a new epoch makes every row unvisited in O(1).
+    fn begin(&mut self, n: usize) {
+        if self.visited.len() < n {
+            self.visited.resize(n, 0);
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.visited.iter_mut().for_each(|v| *v = 0);
+            self.epoch = 1;
+        }
+        self.candidates.clear();
+        self.results.clear();
+    }
+
+    /// Marks `row` visited; returns whether it was new.
+    #[inline]
+    fn visit(&mut self, row: usize) -> bool {
+        match self.visited.get_mut(row) {
+            Some(v) if *v != self.epoch => {
+                *v = self.epoch;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Approximate top-k of a prepared query (`q` normalised for cosine). Rows outside `set`
+/// are traversed but never returned. Every id read from the graph is range-checked; the
+/// greedy descent only moves to strictly closer nodes and the beam visits each row at most
+/// once, so a corrupt graph cannot cause an endless loop.
+pub(crate) fn search(
+    view: &View<'_>,
+    g: &GraphView<'_>,
+    q: &[f32],
+    set: &RowSet,
+    p: &SearchParams<'_>,
+) -> Vec<Hit> {
+    let n = view.count();
+    if n == 0 || g.header.entry_point as usize >= n {
+        return Vec::new();
+    }
+    let dist = |r: u32| metric::distance(view.metric, q, view.row(r as usize));
+    let mut cur = g.header.entry_point;
+    let mut cur_d = dist(cur);
+    for level in (1..=g.max_level()).rev() {
+        loop {
+            let mut moved = false;
+            for &x in g.neighbors_upper(level, cur) {
+                if (x as usize) < n {
+                    let d = dist(x);
+                    if d < cur_d {
+                        cur = x;
+                        cur_d = d;
+                        moved = true;
+                    }
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+    }
+    let ef = p.ef.max(p.k.min(n)).max(1);
+    let mut found = SCRATCH.with(|cell| {
+        let Ok(mut s) = cell.try_borrow_mut() else {
+            return beam(view, g, &mut Scratch::default(), cur, cur_d, ef, set, &dist);
+        };
+        beam(view, g, &mut s, cur, cur_d, ef, set, &dist)
+    });
+    let max = p.max_distance.unwrap_or(f32::INFINITY);
+    found.retain(|h| h.distance <= max);
+    found.sort_unstable_by(Hit::cmp_rank);
+    found.truncate(p.k);
+    found
+}
+
+#[allow(clippy::too_many_arguments)]
+fn beam(
+    view: &View<'_>,
+    g: &GraphView<'_>,
+    s: &mut Scratch,
+    start: u32,
+    start_d: f32,
+    ef: usize,
+    set: &RowSet,
+    dist: &impl Fn(u32) -> f32,
+) -> Vec<Hit> {
+    let n = view.count();
+    s.begin(n);
+    s.visit(start as usize);
+    s.candidates.push(Reverse(Cand {
+        d: start_d,
+        row: start,
+    }));
+    if set.admits(start as usize) {
+        s.results.push(Cand {
+            d: start_d,
+            row: start,
+        });
+    }
+    while let Some(Reverse(c)) = s.candidates.pop() {
+        if s.results.len() >= ef && s.results.peek().is_some_and(|w| c.d > w.d) {
+            break;
+        }
+        let nbrs = g.neighbors0(c.row as usize);
+        for &x in nbrs {
+            if let Some(v) = s.visited.get(x as usize)
+                && *v != s.epoch
+            {
+                metric::prefetch(view.row(x as usize));
+            }
+        }
+        for &x in nbrs {
+            if (x as usize) >= n || !s.visit(x as usize) {
+                continue;
+            }
+            let d = dist(x);
+            let worst = s.results.peek().map_or(f32::INFINITY, |w| w.d);
+            if s.results.len() < ef || d < worst {
+                s.candidates.push(Reverse(Cand { d, row: x }));
+                if set.admits(x as usize) {
+                    s.results.push(Cand { d, row: x });
+                    if s.results.len() > ef {
+                        s.results.pop();
+                    }
+                }
+            }
+        }
+    }
+    s.results
+        .drain()
+        .map(|c| Hit {
+            key: view.keys[c.row as usize],
+            distance: c.d,
+        })
+        .collect()
+}
