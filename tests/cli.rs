@@ -238,6 +238,7 @@ fn bench_json_protocol() {
         "1",
         "--index-path",
         idx.to_str().unwrap(),
+        "--exact-only",
         "--json",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -350,4 +351,107 @@ fn errors_are_one_line() {
         2,
     );
     assert_clean_failure(&run(&["bench", "--threads", "0,1", "--data", "."]), 2);
+}
+
+#[test]
+fn hnsw_build_search_and_bench() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = dir.path().join("h.vmg");
+    let o = run(&[
+        "build",
+        "--input",
+        data("base.fvecs").to_str().unwrap(),
+        "--output",
+        g.to_str().unwrap(),
+        "--metric",
+        "dot",
+        "--hnsw",
+        "--m",
+        "8",
+        "--ef-construction",
+        "64",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["verify", g.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["info", g.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["kind"] == "GRAPH")
+    );
+    assert_eq!(v["meta"]["hnsw"]["m"], 8);
+    let q = data("query.fvecs");
+    let search = |extra: &[&str]| {
+        let mut args = vec![
+            "search",
+            g.to_str().unwrap(),
+            "--query",
+            q.to_str().unwrap(),
+            "--k",
+            "5",
+        ];
+        args.extend_from_slice(extra);
+        let o = run(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let approx = search(&["--ef", "200"]);
+    let exact = search(&["--exact"]);
+    assert_eq!(approx.lines().count(), 500);
+    let same = approx
+        .lines()
+        .zip(exact.lines())
+        .filter(|(a, b)| a.split('\t').nth(2) == b.split('\t').nth(2))
+        .count();
+    assert!(same >= 450, "{same}/500 ranks agree with exact at ef=200");
+    // --m without --hnsw is a usage error.
+    let o = run(&[
+        "build", "--input", "x.fvecs", "--output", "y.vmg", "--m", "8",
+    ]);
+    assert_clean_failure(&o, 2);
+
+    // The bench protocol with a graph: search events per ef and mode.
+    let idx = dir.path().join("bench.vmg");
+    let o = run(&[
+        "bench",
+        "--data",
+        data("").to_str().unwrap(),
+        "--repeats",
+        "1",
+        "--threads",
+        "1",
+        "--m",
+        "8",
+        "--ef-construction",
+        "64",
+        "--ef-search",
+        "16,128",
+        "--index-path",
+        idx.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let events: Vec<serde_json::Value> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events[0]["kind"], "hnsw");
+    assert_eq!(events[0]["params"]["M"], 8);
+    let searches: Vec<&serde_json::Value> =
+        events.iter().filter(|e| e["event"] == "search").collect();
+    assert_eq!(searches.len(), 4, "2 ef x (single + batch)");
+    let r = |ef: u64| {
+        searches
+            .iter()
+            .find(|e| e["ef"] == ef && e["mode"] == "single")
+            .unwrap()["recall"]
+            .as_f64()
+            .unwrap()
+    };
+    assert!(r(128) >= 0.95 && r(128) >= r(16), "{} {}", r(16), r(128));
 }

@@ -254,6 +254,19 @@ impl Gallery {
         }
     }
 
+    /// Writes this gallery's bytes to `path` atomically (temporary file, fsync, rename,
+    /// directory fsync). Useful to persist a gallery built in memory. Returns the size.
+    ///
+    /// # Errors
+    /// [`Error::Io`] on any file-system failure (the temporary file is removed).
+    pub fn write_to(&self, path: impl AsRef<Path>) -> Result<u64> {
+        let bytes = self.storage.bytes();
+        writer::publish(path.as_ref(), |w| {
+            std::io::Write::write_all(w, bytes)?;
+            Ok(bytes.len() as u64)
+        })
+    }
+
     /// Checks every section checksum, the key index (sorted, unique, consistent with
     /// `KEYS`) and that every stored value is finite. Cost: one pass over the file.
     ///

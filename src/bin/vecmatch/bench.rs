@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::json;
-use vecmatch::{Gallery, GalleryBuilder, Hit, Metric, SearchParams};
+use vecmatch::{Gallery, GalleryBuilder, Hit, HnswParams, Metric, SearchParams};
 
 use crate::input::{Matrix, read_ivecs, read_vectors};
 use crate::output::print;
@@ -45,15 +45,18 @@ pub struct Args {
     /// Element type of the stored vectors (only f32 in this version).
     #[arg(long, default_value = "f32")]
     dtype: String,
-    /// HNSW M (accepted for harness compatibility; exact search ignores it).
+    /// HNSW M (neighbours per node on upper layers; layer 0 keeps 2·M).
     #[arg(long, default_value_t = 16)]
     m: usize,
-    /// HNSW ef_construction (accepted for harness compatibility; exact search ignores it).
+    /// HNSW ef_construction.
     #[arg(long, default_value_t = 200)]
     ef_construction: usize,
-    /// HNSW ef values to sweep (accepted for harness compatibility; exact search ignores them).
-    #[arg(long, value_delimiter = ',', value_parser = parse_pos)]
+    /// HNSW ef values to sweep.
+    #[arg(long, default_value = "10,16,32,64,128,256", value_delimiter = ',', value_parser = parse_pos)]
     ef_search: Vec<usize>,
+    /// Measure exact search only (no HNSW graph).
+    #[arg(long)]
+    exact_only: bool,
     /// Print JSON lines (the ../shared/bench protocol) instead of a table.
     #[arg(long)]
     json: bool,
@@ -159,11 +162,16 @@ impl Drop for TempFile {
     }
 }
 
-fn build(base: &Matrix, metric: Metric) -> Result<GalleryBuilder, CliError> {
+/// Builds the gallery in memory: validation, normalisation, key index and, unless
+/// `hnsw` is `None`, the HNSW graph.
+fn build(base: &Matrix, metric: Metric, hnsw: Option<HnswParams>) -> Result<Gallery, CliError> {
     let mut b = GalleryBuilder::new(base.dims, metric)?;
     let keys: Vec<u64> = (0..base.rows() as u64).collect();
     b.add_batch(&keys, &base.data)?;
-    Ok(b)
+    if let Some(p) = hnsw {
+        b.hnsw(p).map_err(|e| CliError::usage(e.to_string()))?;
+    }
+    Ok(b.build_in_memory()?)
 }
 
 pub fn run(a: Args) -> Result<(), CliError> {
@@ -213,19 +221,29 @@ pub fn run(a: Args) -> Result<(), CliError> {
             (p.clone(), TempFile(Some(p)))
         }
     };
+    let hnsw = (!a.exact_only).then_some(HnswParams {
+        m: a.m,
+        ef_construction: a.ef_construction,
+        ..HnswParams::default()
+    });
+    if let Some(p) = &hnsw {
+        p.validate().map_err(|e| CliError::usage(e.to_string()))?;
+    }
     let mut rep = Report {
         json: a.json,
         table: Vec::new(),
     };
     rep.emit(
         json!({"event": "meta", "library": "vecmatch", "version": env!("CARGO_PKG_VERSION"), "variant": a.dtype,
-               "kind": "flat", "params": {"metric": if a.metric == Metric::Dot { "ip" } else { a.metric.name() }},
+               "kind": if hnsw.is_some() { "hnsw" } else { "flat" },
+               "params": {"M": a.m, "ef_construction": a.ef_construction,
+                          "metric": if a.metric == Metric::Dot { "ip" } else { a.metric.name() }},
                "hardware_acceleration": vecmatch::hardware_acceleration()}),
         None,
     )?;
 
-    // Build (validation, normalisation, key index) and save.
-    let mut builder = None;
+    // Build in memory (validation, normalisation, key index, graph), then save.
+    let mut built = None;
     let pb = progress::bar((a.threads.len() * repeats) as u64, "building");
     for &t in &a.threads {
         let pool = rayon::ThreadPoolBuilder::new()
@@ -233,16 +251,17 @@ pub fn run(a: Args) -> Result<(), CliError> {
             .build()
             .map_err(|e| CliError::runtime(format!("cannot start {t} threads: {e}")))?;
         let mut runs = Vec::new();
-        let rss0 = rss_bytes();
+        let mut rss = 0;
         for _ in 0..repeats {
-            drop(builder.take());
+            drop(built.take());
+            let rss0 = rss_bytes();
             let t0 = Instant::now();
-            let b = pool.install(|| build(&base, a.metric))?;
+            let g = pool.install(|| build(&base, a.metric, hnsw))?;
             runs.push(t0.elapsed().as_secs_f64());
-            builder = Some(b);
+            rss = rss_bytes().saturating_sub(rss0);
+            built = Some(g);
             pb.inc(1);
         }
-        let rss = rss_bytes().saturating_sub(rss0);
         rep.emit(
             json!({"event": "build", "threads": t, "build_s": runs, "rss_delta_bytes": rss}),
             Some(format!(
@@ -252,18 +271,18 @@ pub fn run(a: Args) -> Result<(), CliError> {
         )?;
     }
     pb.finish_and_clear();
-    let builder = match builder {
-        Some(b) => b,
-        None => build(&base, a.metric)?,
+    let built = match built {
+        Some(g) => g,
+        None => build(&base, a.metric, hnsw)?,
     };
     let mut runs = Vec::new();
     let mut file_bytes = 0;
     for _ in 0..repeats {
         let t0 = Instant::now();
-        file_bytes = builder.write(&index_path)?;
+        file_bytes = built.write_to(&index_path)?;
         runs.push(t0.elapsed().as_secs_f64());
     }
-    drop(builder);
+    drop(built);
     rep.emit(
         json!({"event": "save", "save_s": runs, "file_bytes": file_bytes}),
         Some(format!(
@@ -313,19 +332,36 @@ pub fn run(a: Args) -> Result<(), CliError> {
     // Ids files go next to an explicit --index-path (the harness re-scores them); a run on
     // the default temporary path leaves nothing behind.
     let ids_base = a.index_path.as_ref().map(|_| index_path.as_path());
-    exact(
-        &g, &queries, &gt, gt_k, k, &a.threads, repeats, ids_base, &mut rep,
-    )?;
+    let run = Run {
+        g: &g,
+        queries: &queries,
+        gt: &gt,
+        gt_k,
+        k,
+        threads: &a.threads,
+        repeats,
+        ids_base,
+    };
+    if hnsw.is_some() {
+        for &ef in &a.ef_search {
+            run.measure(Some(ef), &mut rep)?;
+        }
+    }
+    run.measure(None, &mut rep)?;
 
     rep.emit(json!({"event": "done"}), None)?;
     if !a.json {
         let mut out = format!(
-            "vecmatch {} bench: {} base x {} dims, {nq} queries, k={k}, metric {}, kernels {}\n",
+            "vecmatch {} bench: {} base x {} dims, {nq} queries, k={k}, metric {}, kernels {}{}\n",
             env!("CARGO_PKG_VERSION"),
             base.rows(),
             base.dims,
             a.metric,
-            vecmatch::hardware_acceleration()
+            vecmatch::hardware_acceleration(),
+            hnsw.map_or(String::new(), |p| format!(
+                ", HNSW M={} ef_construction={}",
+                p.m, p.ef_construction
+            ))
         );
         for line in &rep.table {
             out.push_str(line);
@@ -336,78 +372,98 @@ pub fn run(a: Args) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Exact search: single queries on one thread, then one batch per thread count.
-#[allow(clippy::too_many_arguments)]
-fn exact(
-    g: &Gallery,
-    queries: &Matrix,
-    gt: &[i32],
+/// What every search measurement needs.
+struct Run<'a> {
+    g: &'a Gallery,
+    queries: &'a Matrix,
+    gt: &'a [i32],
     gt_k: usize,
     k: usize,
-    threads: &[usize],
+    threads: &'a [usize],
     repeats: usize,
-    ids_base: Option<&Path>,
-    rep: &mut Report,
-) -> Result<(), CliError> {
-    let d = queries.dims;
-    let nq = queries.rows();
-    let single = SearchParams {
-        k,
-        exact: true,
-        threads: Some(1),
-        ..SearchParams::default()
-    };
-    let mut qps = Vec::new();
-    let mut lat = Vec::with_capacity(nq * repeats);
-    let mut results = Vec::new();
-    for _ in 0..repeats {
-        results.clear();
-        let t0 = Instant::now();
-        for q in queries.data.chunks_exact(d) {
-            let t = Instant::now();
-            results.push(g.search(q, &single)?);
-            lat.push(t.elapsed().as_secs_f64() * 1e6);
-        }
-        qps.push(nq as f64 / t0.elapsed().as_secs_f64());
-    }
-    lat.sort_by(f64::total_cmp);
-    let r = recall(&results, gt, gt_k, k);
-    let ids = ids_file(ids_base, "exact-single", &results, k)?;
-    let gbs = median(&qps) * (g.len() * d * 4) as f64 / 1e9;
-    rep.emit(
-        json!({"event": "exact", "mode": "single", "threads": 1, "qps": qps, "recall": r,
-               "lat_us_p50": percentile(&lat, 0.5), "lat_us_p99": percentile(&lat, 0.99),
-               "ids_path": ids}),
-        Some(format!(
-            "exact single (1 thr)  {:>10.1} QPS  recall@{k} {r:.4}  p50 {:.0} us  {gbs:.2} GB/s scanned",
-            median(&qps),
-            percentile(&lat, 0.5)
-        )),
-    )?;
-    for &t in threads {
-        let params = SearchParams {
+    ids_base: Option<&'a Path>,
+}
+
+impl Run<'_> {
+    /// HNSW search at `ef` (or exact search with `None`): single queries on one thread,
+    /// then one batch per thread count.
+    fn measure(&self, ef: Option<usize>, rep: &mut Report) -> Result<(), CliError> {
+        let (g, k) = (self.g, self.k);
+        let d = self.queries.dims;
+        let nq = self.queries.rows();
+        let (event, label, tag) = match ef {
+            Some(ef) => ("search", format!("hnsw ef={ef:<4}"), format!("ef{ef}")),
+            None => ("exact", "exact       ".to_string(), "exact".to_string()),
+        };
+        let params = |t: usize| SearchParams {
             k,
-            exact: true,
+            ef: ef.unwrap_or(64),
+            exact: ef.is_none(),
             threads: Some(t),
             ..SearchParams::default()
         };
+        let single = params(1);
         let mut qps = Vec::new();
+        let mut lat = Vec::with_capacity(nq * self.repeats);
         let mut results = Vec::new();
-        for _ in 0..repeats {
+        for _ in 0..self.repeats {
+            results.clear();
             let t0 = Instant::now();
-            results = g.search_batch(&queries.data, &params)?;
+            for q in self.queries.data.chunks_exact(d) {
+                let t = Instant::now();
+                results.push(g.search(q, &single)?);
+                lat.push(t.elapsed().as_secs_f64() * 1e6);
+            }
             qps.push(nq as f64 / t0.elapsed().as_secs_f64());
         }
-        let r = recall(&results, gt, gt_k, k);
-        let ids = ids_file(ids_base, &format!("exact-batch-{t}"), &results, k)?;
+        lat.sort_by(f64::total_cmp);
+        let r = recall(&results, self.gt, self.gt_k, k);
+        let ids = ids_file(self.ids_base, &format!("{tag}-single"), &results, k)?;
+        let mut ev = json!({"event": event, "mode": "single", "threads": 1, "qps": qps, "recall": r,
+                            "lat_us_p50": percentile(&lat, 0.5), "lat_us_p99": percentile(&lat, 0.99), "ids_path": ids});
+        if let Some(ef) = ef {
+            ev["ef"] = json!(ef);
+        }
+        let gbs = if ef.is_none() {
+            format!(
+                "  {:.2} GB/s scanned",
+                median(&qps) * (g.len() * d * 4) as f64 / 1e9
+            )
+        } else {
+            String::new()
+        };
         rep.emit(
-            json!({"event": "exact", "mode": "batch", "threads": t, "qps": qps, "recall": r,
-                   "ids_path": ids}),
+            ev,
             Some(format!(
-                "exact batch ({t} thr)   {:>10.1} QPS  recall@{k} {r:.4}",
-                median(&qps)
+                "{label} single (1 thr) {:>10.1} QPS  recall@{k} {r:.4}  p50 {:.0} us  p99 {:.0} us{gbs}",
+                median(&qps),
+                percentile(&lat, 0.5),
+                percentile(&lat, 0.99)
             )),
         )?;
+        for &t in self.threads {
+            let p = params(t);
+            let mut qps = Vec::new();
+            let mut results = Vec::new();
+            for _ in 0..self.repeats {
+                let t0 = Instant::now();
+                results = g.search_batch(&self.queries.data, &p)?;
+                qps.push(nq as f64 / t0.elapsed().as_secs_f64());
+            }
+            let r = recall(&results, self.gt, self.gt_k, k);
+            let ids = ids_file(self.ids_base, &format!("{tag}-batch-{t}"), &results, k)?;
+            let mut ev = json!({"event": event, "mode": "batch", "threads": t, "qps": qps, "recall": r, "ids_path": ids});
+            if let Some(ef) = ef {
+                ev["ef"] = json!(ef);
+            }
+            rep.emit(
+                ev,
+                Some(format!(
+                    "{label} batch ({t} thr)  {:>10.1} QPS  recall@{k} {r:.4}",
+                    median(&qps)
+                )),
+            )?;
+        }
+        Ok(())
     }
-    Ok(())
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use vecmatch::{GalleryBuilder, Metric};
+use vecmatch::{GalleryBuilder, HnswParams, Metric, Progress};
 
 use crate::input::{read_keys, read_vectors};
 use crate::{CliError, parse_metric, progress};
@@ -30,6 +30,15 @@ pub struct Args {
     /// Free-form text stored in the gallery's META section.
     #[arg(long)]
     note: Option<String>,
+    /// Also build an HNSW graph for fast approximate search.
+    #[arg(long)]
+    hnsw: bool,
+    /// HNSW: neighbours per node on upper layers (layer 0 keeps 2·M).
+    #[arg(long, default_value_t = 16, requires = "hnsw")]
+    m: usize,
+    /// HNSW: beam width while building.
+    #[arg(long, default_value_t = 200, requires = "hnsw")]
+    ef_construction: usize,
 }
 
 pub fn run(a: Args) -> Result<(), CliError> {
@@ -78,6 +87,28 @@ pub fn run(a: Args) -> Result<(), CliError> {
         pb.inc(ks.len() as u64);
     }
     pb.finish_and_clear();
+    if a.hnsw {
+        b.hnsw(HnswParams {
+            m: a.m,
+            ef_construction: a.ef_construction,
+            ..HnswParams::default()
+        })
+        .map_err(|e| CliError::usage(e.to_string()))?;
+        let pb = progress::bar(n as u64, "graph");
+        let tick = pb.clone();
+        b.progress(Progress::new(move |done, _| tick.set_position(done as u64)));
+        let bytes = b.write(&a.output)?;
+        pb.finish_and_clear();
+        eprintln!(
+            "wrote {}: {n} vectors, {} dims, {}, HNSW M={} ef_construction={}, {bytes} bytes",
+            a.output.display(),
+            m.dims,
+            a.metric,
+            a.m,
+            a.ef_construction
+        );
+        return Ok(());
+    }
     let bytes = b.write(&a.output)?;
     eprintln!(
         "wrote {}: {n} vectors, {} dims, {}, {bytes} bytes",

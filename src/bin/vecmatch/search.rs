@@ -19,6 +19,9 @@ pub struct Args {
     /// Hits per query.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     k: u64,
+    /// HNSW beam width (galleries with a graph): larger is slower and more accurate.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    ef: u64,
     /// Force exact (brute-force) search.
     #[arg(long)]
     exact: bool,
@@ -48,6 +51,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
         k: a.k as usize,
         max_distance: a.max_distance,
         exact: a.exact,
+        ef: a.ef as usize,
         threads: a.threads.map(|t| t as usize),
         ..SearchParams::default()
     };
