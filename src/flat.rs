@@ -115,7 +115,7 @@ pub(crate) fn search(
     let set = RowSet::resolve(view, params.filter);
     let threads = pool::effective(params.threads);
     let top = match &set {
-        RowSet::Only(rows) => {
+        RowSet::Only(rows, _) => {
             if threads == 1 || rows.len() < PAR_MIN_ROWS {
                 scan_list(view, &q, rows, params)
             } else {
@@ -225,7 +225,7 @@ pub(crate) fn search_batch(
     let set = RowSet::resolve(view, params.filter);
     let threads = pool::effective(params.threads);
     let tops: Vec<TopK> = match &set {
-        RowSet::Only(rows) => pool::install(params.threads, || {
+        RowSet::Only(rows, _) => pool::install(params.threads, || {
             qs.par_chunks(d)
                 .map(|q| scan_list(view, q, rows, params))
                 .collect()

@@ -44,7 +44,10 @@ struct Scratch {
     visited: Vec<u32>,
     epoch: u32,
     candidates: BinaryHeap<Reverse<Cand>>,
+    /// The best `ef` admitted rows seen.
     results: BinaryHeap<Cand>,
+    /// With a filter: the best `width` rows seen, admitted or not, which bound the beam.
+    frontier: BinaryHeap<Cand>,
 }
 
 impl Scratch {
@@ -60,6 +63,7 @@ impl Scratch {
         }
         self.candidates.clear();
         self.results.clear();
+        self.frontier.clear();
     }
 
     /// Marks `row` visited; returns whether it was new.
@@ -129,6 +133,14 @@ pub(crate) fn search(
     found
 }
 
+/// Layer-0 beam search from `start`.
+///
+/// Without a filter this is the classic HNSW beam: the `ef` best rows bound the search.
+/// With a filter admitting a fraction `f` of the rows, filtered rows are traversed but
+/// never returned, and the beam is bounded by the best `ef / f` rows of any kind (the
+/// `frontier`) while the `ef` best admitted rows are collected: the walk then explores
+/// about as far as an unfiltered search that would find `ef` admitted rows, instead of
+/// expanding every neighbour until `ef` admitted rows turn up.
 #[allow(clippy::too_many_arguments)]
 fn beam(
     view: &View<'_>,
@@ -141,12 +153,25 @@ fn beam(
     dist: &impl Fn(u32) -> f32,
 ) -> Vec<Hit> {
     let n = view.count();
+    let filtered = !matches!(set, RowSet::All);
+    let width = if filtered {
+        let admitted = set.admitted(n).max(1);
+        (ef.saturating_mul(n) / admitted).clamp(ef, n.max(ef))
+    } else {
+        ef
+    };
     s.begin(n);
     s.visit(start as usize);
     s.candidates.push(Reverse(Cand {
         d: start_d,
         row: start,
     }));
+    if filtered {
+        s.frontier.push(Cand {
+            d: start_d,
+            row: start,
+        });
+    }
     if set.admits(start as usize) {
         s.results.push(Cand {
             d: start_d,
@@ -154,7 +179,11 @@ fn beam(
         });
     }
     while let Some(Reverse(c)) = s.candidates.pop() {
-        if s.results.len() >= ef && s.results.peek().is_some_and(|w| c.d > w.d) {
+        let bound = if filtered { &s.frontier } else { &s.results };
+        if bound.len() >= width && bound.peek().is_some_and(|w| c.d > w.d) {
+            break;
+        }
+        if filtered && s.results.len() >= ef && s.results.peek().is_some_and(|w| c.d > w.d) {
             break;
         }
         let nbrs = g.neighbors0(c.row as usize);
@@ -170,9 +199,20 @@ fn beam(
                 continue;
             }
             let d = dist(x);
-            let worst = s.results.peek().map_or(f32::INFINITY, |w| w.d);
-            if s.results.len() < ef || d < worst {
+            let bound = if filtered {
+                &mut s.frontier
+            } else {
+                &mut s.results
+            };
+            let worst = bound.peek().map_or(f32::INFINITY, |w| w.d);
+            if bound.len() < width || d < worst {
                 s.candidates.push(Reverse(Cand { d, row: x }));
+                if filtered {
+                    s.frontier.push(Cand { d, row: x });
+                    if s.frontier.len() > width {
+                        s.frontier.pop();
+                    }
+                }
                 if set.admits(x as usize) {
                     s.results.push(Cand { d, row: x });
                     if s.results.len() > ef {
