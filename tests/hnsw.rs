@@ -258,3 +258,48 @@ fn damaged_graphs_never_panic_or_hang() {
         }
     }
 }
+
+#[test]
+fn dot_metric_with_large_norms_builds() {
+    // 1 - dot is negative here; hnsw_rs asserts non-negative distances.
+    let mut b = GalleryBuilder::new(3, Metric::Dot).unwrap();
+    for i in 0..400u64 {
+        let x = i as f32;
+        b.add(i, &[x.sin() * 10.0, x.cos() * 10.0, (x * 0.37).sin() * 5.0])
+            .unwrap();
+    }
+    b.hnsw(HnswParams {
+        m: 8,
+        ef_construction: 40,
+        seed: 2,
+    })
+    .unwrap();
+    let g = b.build_in_memory().unwrap();
+    g.verify().unwrap();
+    let q = [10.0, 0.0, 0.0];
+    let approx = g
+        .search(
+            &q,
+            &SearchParams {
+                k: 5,
+                ef: 100,
+                ..SearchParams::default()
+            },
+        )
+        .unwrap();
+    let exact = g
+        .search(
+            &q,
+            &SearchParams {
+                k: 5,
+                exact: true,
+                ..SearchParams::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(approx, exact);
+    assert!(
+        exact[0].distance < 0.0,
+        "negative dot distances are allowed at search"
+    );
+}

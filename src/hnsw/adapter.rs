@@ -13,15 +13,33 @@ use crate::types::Metric;
 use super::graph::FrozenGraph;
 use super::{GraphBuilder, HnswParams, Progress};
 
-/// Our SIMD kernels as `hnsw_rs`'s distance: the same distances as search (cosine/dot:
-/// `1 - dot` on stored rows, L2: squared Euclidean), and unlike its `DistDot` it does not
-/// assert `dot <= 1` (which panics for non-normalised rows under [`Metric::Dot`]).
-struct KernelDistance(Metric);
+/// Our SIMD kernels as `hnsw_rs`'s distance. `hnsw_rs` asserts that distances are never
+/// negative, but `1 - dot` is negative for rows with norms above 1 under [`Metric::Dot`]
+/// (and can be -1e-7 for identical unit rows through rounding), so a constant `shift`
+/// (`max(0, max_norm² - 1)` for dot, 0 otherwise) is added and the result clamped at 0.
+/// A constant shift changes neither the order of candidates nor the neighbour-selection
+/// heuristic, which compares two distances of the same kind.
+struct KernelDistance {
+    metric: Metric,
+    shift: f32,
+}
 
 impl Distance<f32> for KernelDistance {
     fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
-        metric::distance(self.0, a, b)
+        (metric::distance(self.metric, a, b) + self.shift).max(0.0)
     }
+}
+
+/// The shift that makes every `1 - dot` distance between these rows non-negative.
+fn dot_shift(metric: Metric, vectors: &[f32], dims: usize) -> f32 {
+    if metric != Metric::Dot {
+        return 0.0;
+    }
+    let max_sq = vectors
+        .chunks_exact(dims)
+        .map(|r| r.iter().map(|x| x * x).sum::<f32>())
+        .fold(0.0f32, f32::max);
+    (max_sq * 1.0001 - 1.0).max(0.0)
 }
 
 /// Builds with `hnsw_rs` parallel insertion (rayon), in chunks so progress can be reported.
@@ -56,13 +74,11 @@ impl GraphBuilder for HnswRsBuilder {
         // hnsw_rs has no seed parameter: level sampling uses its own RNG, so builds are not
         // bit-reproducible; `p.seed` is recorded in META for the native builder.
         let built = catch_unwind(AssertUnwindSafe(|| {
-            let hnsw = Hnsw::<f32, KernelDistance>::new(
-                p.m,
-                n,
-                16,
-                p.ef_construction,
-                KernelDistance(metric),
-            );
+            let dist = KernelDistance {
+                metric,
+                shift: dot_shift(metric, vectors, dims),
+            };
+            let hnsw = Hnsw::<f32, KernelDistance>::new(p.m, n, 16, p.ef_construction, dist);
             let items: Vec<(&[f32], usize)> = vectors
                 .chunks_exact(dims)
                 .enumerate()
