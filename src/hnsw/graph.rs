@@ -258,6 +258,15 @@ impl<'a> GraphView<'a> {
         }
     }
 
+    /// Hints the CPU to load the layer-0 slots of `row` (the next node the beam expands).
+    #[inline]
+    pub(crate) fn prefetch0(&self, row: usize) {
+        let s = self.header.stride0 as usize;
+        if let Some(slots) = self.layer0.get(row * s..(row + 1) * s) {
+            crate::metric::prefetch_lines(slots, 4);
+        }
+    }
+
     /// The degree stored for `row` on layer 0, unclamped (for invariant checks).
     pub(crate) fn raw_degree0(&self, row: usize) -> Option<u32> {
         self.layer0.get(row * self.header.stride0 as usize).copied()

@@ -1,7 +1,7 @@
 //! Our HNSW search over the frozen graph, in place over the gallery bytes: greedy descent
 //! through the upper levels, then a beam of width `ef` on layer 0, with a reusable
 //! per-thread scratch (epoch-stamped visited array, candidate and result heaps) and
-//! software prefetch of the next neighbours' rows.
+//! software prefetch of the next neighbours' rows and of the next node's adjacency.
 
 use std::cell::RefCell;
 use std::cmp::{Ordering, Reverse};
@@ -48,6 +48,8 @@ struct Scratch {
     results: BinaryHeap<Cand>,
     /// With a filter: the best `width` rows seen, admitted or not, which bound the beam.
     frontier: BinaryHeap<Cand>,
+    /// Unvisited neighbours of the node being expanded.
+    fresh: Vec<u32>,
 }
 
 impl Scratch {
@@ -78,6 +80,14 @@ impl Scratch {
         }
     }
 }
+
+/// How many rows ahead of the distance being computed the beam prefetches. A row of 384
+/// f32 is 24 cache lines that mostly come from DRAM (a 20k × 384 gallery is as large as
+/// the L3 cache it shares with every other process), so each whole row is requested two
+/// distances before it is needed: on the 20k dev set this is ~15% faster at ef 64 than
+/// prefetching the first two lines of every neighbour at once and leaving the rest to the
+/// hardware prefetcher (one ahead and three ahead measured within noise of two).
+const PREFETCH_AHEAD: usize = 2;
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
@@ -186,17 +196,26 @@ fn beam(
         if filtered && s.results.len() >= ef && s.results.peek().is_some_and(|w| c.d > w.d) {
             break;
         }
-        let nbrs = g.neighbors0(c.row as usize);
-        for &x in nbrs {
-            if let Some(v) = s.visited.get(x as usize)
-                && *v != s.epoch
-            {
-                metric::prefetch(view.row(x as usize));
+        // The node expanded next is most likely the best candidate left: start loading its
+        // adjacency row now.
+        if let Some(Reverse(next)) = s.candidates.peek() {
+            g.prefetch0(next.row as usize);
+        }
+        // Unvisited neighbours first (ids out of range are skipped: the graph may be
+        // corrupt), then their distances, each row prefetched PREFETCH_AHEAD rows early.
+        let mut fresh = std::mem::take(&mut s.fresh);
+        fresh.clear();
+        for &x in g.neighbors0(c.row as usize) {
+            if (x as usize) < n && s.visit(x as usize) {
+                fresh.push(x);
             }
         }
-        for &x in nbrs {
-            if (x as usize) >= n || !s.visit(x as usize) {
-                continue;
+        for &x in fresh.iter().take(PREFETCH_AHEAD) {
+            metric::prefetch(view.row(x as usize));
+        }
+        for (i, &x) in fresh.iter().enumerate() {
+            if let Some(&y) = fresh.get(i + PREFETCH_AHEAD) {
+                metric::prefetch(view.row(y as usize));
             }
             let d = dist(x);
             let bound = if filtered {
@@ -221,6 +240,7 @@ fn beam(
                 }
             }
         }
+        s.fresh = fresh;
     }
     s.results
         .drain()

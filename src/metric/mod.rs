@@ -60,24 +60,30 @@ pub fn hardware_acceleration() -> &'static str {
     Backend::active().name()
 }
 
-/// Hints the CPU to start loading the first cache lines of `row` (graph search calls it
-/// for the next neighbours while computing the current distance). A no-op off x86-64.
+/// Hints the CPU to start loading all of `row` into cache (graph search calls it for the
+/// next neighbours while computing the current distance). A no-op off x86-64.
 #[inline(always)]
 pub fn prefetch(row: &[f32]) {
+    prefetch_lines(row, usize::MAX)
+}
+
+/// Hints the CPU to start loading the first `lines` 64-byte cache lines of the memory of
+/// `data` (all of it if it is shorter). A no-op off x86-64.
+#[inline(always)]
+pub fn prefetch_lines<T>(data: &[T], lines: usize) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        // Two lines cover 128 bytes; the hardware prefetcher follows the rest of the row.
-        for off in [0usize, 16] {
-            if let Some(p) = row.get(off) {
-                // SAFETY: `p` points into a live slice; prefetch never faults and has no
-                // architectural effect (SSE is part of the x86-64 baseline).
-                unsafe { _mm_prefetch::<_MM_HINT_T0>((p as *const f32).cast::<i8>()) };
-            }
+        let base = data.as_ptr().cast::<i8>();
+        for off in (0..std::mem::size_of_val(data)).step_by(64).take(lines) {
+            // SAFETY: `off` is inside the byte span of the live slice `data`, so the pointer
+            // stays in its allocation; prefetch never faults and has no architectural
+            // effect (SSE is part of the x86-64 baseline).
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.add(off)) };
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = row;
+    let _ = (data, lines);
 }
 
 /// Whether the metric's kernel is a dot product (cosine, dot) rather than L2.
