@@ -105,7 +105,8 @@ impl<'a> View<'a> {
 
 impl Gallery {
     /// Opens a gallery file by memory map, validating header, section table, bounds, sizes
-    /// and alignment. Reads nothing proportional to the number of vectors: O(1).
+    /// and alignment (and, with a graph, the `GRAPH` header and level table). Reads
+    /// nothing proportional to the number of vectors: O(1).
     ///
     /// # Errors
     /// [`Error::Io`] if the file cannot be opened or mapped; [`Error::BadMagic`],
@@ -147,6 +148,7 @@ impl Gallery {
             path: None,
         };
         g.view()?; // alignment of the typed sections
+        g.graph()?; // the GRAPH header, level table and sub-ranges: O(levels)
         Ok(g)
     }
 
@@ -268,7 +270,8 @@ impl Gallery {
     }
 
     /// Checks every section checksum, the key index (sorted, unique, consistent with
-    /// `KEYS`) and that every stored value is finite. Cost: one pass over the file.
+    /// `KEYS`), that every stored value is finite and, with a graph, every graph invariant
+    /// of [`Gallery::graph_report`]. Cost: one pass over the file plus O(edges).
     ///
     /// # Errors
     /// [`Error::ChecksumMismatch`] naming the damaged section, or [`Error::Corrupt`].
@@ -308,6 +311,9 @@ impl Gallery {
                 what: format!("stored vector row {}", index / v.dims.max(1)),
                 index,
             });
+        }
+        if let Some(g) = self.graph()? {
+            hnsw::check(&g)?;
         }
         Ok(())
     }
