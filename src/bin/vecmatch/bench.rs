@@ -52,7 +52,7 @@ pub struct Args {
     #[arg(long, default_value_t = 200)]
     ef_construction: usize,
     /// HNSW ef values to sweep.
-    #[arg(long, default_value = "10,16,32,64,128,256", value_delimiter = ',', value_parser = parse_pos)]
+    #[arg(long, default_value = "10,16,32,64,128,256,512", value_delimiter = ',', value_parser = parse_pos)]
     ef_search: Vec<usize>,
     /// Measure exact search only (no HNSW graph).
     #[arg(long)]
@@ -291,37 +291,47 @@ pub fn run(a: Args) -> Result<(), CliError> {
         )),
     )?;
 
-    // Load into memory (read + validate) and view (mmap open).
+    // Load into memory (read + validate) and view (mmap open). RSS deltas across the first
+    // open, like the harness records for the peers' load and view.
     let mut runs = Vec::new();
+    let mut load_rss = None;
     for _ in 0..repeats {
+        let rss0 = rss_bytes();
         let t0 = Instant::now();
         let bytes = std::fs::read(&index_path)
             .map_err(|e| CliError::runtime(format!("{}: {e}", index_path.display())))?;
         let g = Gallery::from_bytes(&bytes)?;
         runs.push(t0.elapsed().as_secs_f64());
+        drop(bytes);
+        load_rss.get_or_insert(rss_bytes().saturating_sub(rss0));
         drop(g);
     }
     rep.emit(
-        json!({"event": "load", "load_s": runs, "cold": false}),
+        json!({"event": "load", "load_s": runs, "cold": false, "rss_delta_bytes": load_rss}),
         Some(format!(
-            "load (read to memory) {:>10.3} ms",
-            median(&runs) * 1e3
+            "load (read to memory) {:>10.3} ms  RSS +{:.1} MiB",
+            median(&runs) * 1e3,
+            load_rss.unwrap_or(0) as f64 / 1048576.0
         )),
     )?;
     let mut runs = Vec::new();
     let mut gallery = None;
+    let mut view_rss = None;
     for _ in 0..repeats {
         drop(gallery.take());
+        let rss0 = rss_bytes();
         let t0 = Instant::now();
         let g = Gallery::open(&index_path)?;
         runs.push(t0.elapsed().as_secs_f64());
+        view_rss.get_or_insert(rss_bytes().saturating_sub(rss0));
         gallery = Some(g);
     }
     rep.emit(
-        json!({"event": "view", "view_s": runs, "cold": false}),
+        json!({"event": "view", "view_s": runs, "cold": false, "rss_delta_bytes": view_rss}),
         Some(format!(
-            "open (mmap)           {:>10.1} us",
-            median(&runs) * 1e6
+            "open (mmap)           {:>10.1} us  RSS +{:.1} MiB",
+            median(&runs) * 1e6,
+            view_rss.unwrap_or(0) as f64 / 1048576.0
         )),
     )?;
     let g = match gallery {
