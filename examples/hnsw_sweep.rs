@@ -35,7 +35,12 @@ fn cpu_ns() -> u64 {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let g = Gallery::open(&args[1])?;
+    // MEM=1: a gallery held in memory instead of the mmap.
+    let g = if std::env::var_os("MEM").is_some() {
+        Gallery::from_bytes(&std::fs::read(&args[1])?)?
+    } else {
+        Gallery::open(&args[1])?
+    };
     let (d, q) = xvecs(&args[2])?;
     let queries: Vec<f32> = q.into_iter().map(f32::from_le_bytes).collect();
     let (gk, gt) = xvecs(&args[3])?;
