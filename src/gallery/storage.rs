@@ -1,6 +1,8 @@
-//! Where a gallery's bytes live: a read-only memory map of a file, or an aligned heap
-//! buffer. Both hand out one `&[u8]` whose start is at least 64-byte aligned, so sections
-//! (64-byte aligned offsets) can be viewed in place with `bytemuck::try_cast_slice`.
+//! Where a gallery's bytes live: a read-only memory map of a file, or an in-memory copy
+//! (an aligned heap buffer, or for large galleries an anonymous mapping backed by
+//! transparent huge pages). All hand out one `&[u8]` whose start is at least 64-byte
+//! aligned, so sections (64-byte aligned offsets) can be viewed in place with
+//! `bytemuck::try_cast_slice`.
 
 use std::fs::File;
 use std::path::Path;
@@ -20,7 +22,16 @@ pub(crate) enum Storage {
     Mmap(memmap2::Mmap),
     /// A heap copy (in-memory galleries); `len` bytes of `blocks` are used.
     Memory { blocks: Vec<Block>, len: usize },
+    /// An in-memory copy in a read-only anonymous mapping advised for huge pages.
+    Anonymous(memmap2::Mmap),
 }
+
+/// In-memory galleries at least this large go to an anonymous mapping with
+/// `MADV_HUGEPAGE`: graph search reads rows at random, and with 4 KiB pages nearly every
+/// row costs a TLB miss (a 20k × 384 gallery spans 7,500 pages). On the 20k dev set HNSW
+/// search at ef 32 and 64 took 10-15% less time on huge pages than on the heap copy
+/// (interleaved runs in one process).
+const HUGE_PAGE_MIN: usize = 4 << 20;
 
 impl Storage {
     /// Maps `path` read-only.
@@ -46,8 +57,14 @@ impl Storage {
         Ok(Storage::Mmap(map))
     }
 
-    /// Copies `bytes` into a fresh 64-byte-aligned buffer.
+    /// Copies `bytes` into a fresh 64-byte-aligned buffer (huge pages when large and
+    /// available).
     pub(crate) fn from_bytes(bytes: &[u8]) -> Storage {
+        if bytes.len() >= HUGE_PAGE_MIN
+            && let Ok(s) = Self::anonymous(bytes)
+        {
+            return s;
+        }
         let mut blocks = vec![Block([0; 64]); bytes.len().div_ceil(64)];
         bytemuck::cast_slice_mut::<Block, u8>(&mut blocks)[..bytes.len()].copy_from_slice(bytes);
         Storage::Memory {
@@ -56,11 +73,21 @@ impl Storage {
         }
     }
 
+    /// Copies `bytes` into an anonymous mapping (page-aligned), asking for transparent huge
+    /// pages where the platform has them (best effort: a refusal leaves normal pages).
+    fn anonymous(bytes: &[u8]) -> std::io::Result<Storage> {
+        let mut map = memmap2::MmapOptions::new().len(bytes.len()).map_anon()?;
+        #[cfg(target_os = "linux")]
+        let _ = map.advise(memmap2::Advice::HugePage);
+        map.copy_from_slice(bytes);
+        Ok(Storage::Anonymous(map.make_read_only()?))
+    }
+
     /// All bytes.
     #[inline]
     pub(crate) fn bytes(&self) -> &[u8] {
         match self {
-            Storage::Mmap(m) => m,
+            Storage::Mmap(m) | Storage::Anonymous(m) => m,
             Storage::Memory { blocks, len } => &bytemuck::cast_slice::<Block, u8>(blocks)[..*len],
         }
     }
@@ -69,7 +96,7 @@ impl Storage {
     pub(crate) fn kind(&self) -> &'static str {
         match self {
             Storage::Mmap(_) => "mmap",
-            Storage::Memory { .. } => "memory",
+            Storage::Memory { .. } | Storage::Anonymous(_) => "memory",
         }
     }
 }
