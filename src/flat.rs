@@ -77,6 +77,9 @@ fn scan_range(
     top
 }
 
+/// How many rows ahead `scan_list` prefetches.
+const LIST_PREFETCH_AHEAD: usize = 2;
+
 /// Scans an explicit row list for one query.
 pub(crate) fn scan_list(
     view: &View<'_>,
@@ -85,7 +88,12 @@ pub(crate) fn scan_list(
     params: &SearchParams<'_>,
 ) -> TopK {
     let mut top = new_top(params);
-    for &row in rows {
+    for (i, &row) in rows.iter().enumerate() {
+        // The rows are scattered: request each one a few rows before it is needed (the
+        // hardware prefetcher only follows sequential scans).
+        if let Some(&next) = rows.get(i + LIST_PREFETCH_AHEAD) {
+            metric::prefetch(view.row(next));
+        }
         let d = metric::distance(view.metric, q, view.row(row));
         if top.accepts(d) {
             top.push(Hit {

@@ -339,7 +339,7 @@ impl Gallery {
     ///
     /// With an HNSW graph (and `params.exact == false`) the search is approximate: a beam of
     /// width `params.ef` over the graph, O(ef · log n) distance computations; a filter that
-    /// admits under 25% of the rows switches to an exact scan of those rows. Without a graph
+    /// admits under 35% of the rows switches to an exact scan of those rows. Without a graph
     /// (or with `exact`) every admitted row is read once, split across threads
     /// (`params.threads`).
     ///
