@@ -51,9 +51,12 @@ fn recall_at_10_is_high_and_grows_with_ef() {
     let r64 = recall(&g, 64);
     let r256 = recall(&g, 256);
     eprintln!("recall@10: ef16 {r16:.4} ef64 {r64:.4} ef256 {r256:.4}");
-    // Measured on this data: see the thresholds' comment in ARCHITECTURE.md.
-    assert!(r64 >= 0.97, "ef=64 recall {r64}");
-    assert!(r256 >= 0.995, "ef=256 recall {r256}");
+    // Measured on this data over six builds (hnsw_rs builds vary): 0.910-0.921 at ef 16,
+    // 0.997-0.999 at ef 64, 1.0 at ef 256 (ARCHITECTURE.md). Thresholds keep a margin of
+    // ~12 misses in 1,000 at ef 64.
+    assert!(r16 >= 0.88, "ef=16 recall {r16}");
+    assert!(r64 >= 0.985, "ef=64 recall {r64}");
+    assert!(r256 >= 0.998, "ef=256 recall {r256}");
     assert!(r16 <= r64 && r64 <= r256 + 1e-9);
     // exact: true bypasses the graph.
     let (_, queries) = read_fvecs(&data("query.fvecs"));
