@@ -187,14 +187,21 @@ fn beam(
             break;
         }
         let nbrs = g.neighbors0(c.row as usize);
-        for &x in nbrs {
-            if let Some(v) = s.visited.get(x as usize)
-                && *v != s.epoch
-            {
-                metric::prefetch(view.row(x as usize));
-            }
+        // Pipeline: while the distance to one unvisited neighbour is computed, the next
+        // one's row is already on its way from memory.
+        let mut next = nbrs.iter().position(|&x| s.visited.get(x as usize).is_some_and(|v| *v != s.epoch));
+        if let Some(i) = next {
+            metric::prefetch(view.row(nbrs[i] as usize));
         }
-        for &x in nbrs {
+        while let Some(i) = next {
+            let x = nbrs[i];
+            next = nbrs[i + 1..]
+                .iter()
+                .position(|&y| s.visited.get(y as usize).is_some_and(|v| *v != s.epoch))
+                .map(|j| i + 1 + j);
+            if let Some(j) = next {
+                metric::prefetch(view.row(nbrs[j] as usize));
+            }
             if (x as usize) >= n || !s.visit(x as usize) {
                 continue;
             }
