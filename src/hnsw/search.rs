@@ -189,7 +189,9 @@ fn beam(
         let nbrs = g.neighbors0(c.row as usize);
         // Pipeline: while the distance to one unvisited neighbour is computed, the next
         // one's row is already on its way from memory.
-        let mut next = nbrs.iter().position(|&x| s.visited.get(x as usize).is_some_and(|v| *v != s.epoch));
+        let mut next = nbrs
+            .iter()
+            .position(|&x| s.visited.get(x as usize).is_some_and(|v| *v != s.epoch));
         if let Some(i) = next {
             metric::prefetch(view.row(nbrs[i] as usize));
         }
