@@ -310,15 +310,18 @@ pub fn run(a: Args) -> Result<(), CliError> {
     )?;
     let mut runs = Vec::new();
     let mut gallery = None;
+    let mut rss_open = 0;
     for _ in 0..repeats {
         drop(gallery.take());
+        let rss0 = rss_bytes();
         let t0 = Instant::now();
         let g = Gallery::open(&index_path)?;
         runs.push(t0.elapsed().as_secs_f64());
+        rss_open = rss_bytes().saturating_sub(rss0);
         gallery = Some(g);
     }
     rep.emit(
-        json!({"event": "view", "view_s": runs, "cold": false}),
+        json!({"event": "view", "view_s": runs, "cold": false, "rss_delta_bytes": rss_open}),
         Some(format!(
             "open (mmap)           {:>10.1} us",
             median(&runs) * 1e6
