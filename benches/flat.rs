@@ -1,7 +1,8 @@
 //! Exact search on a gallery larger than the last-level cache (200,000 × 384 f32 ≈ 307 MB,
 //! mmap-opened), single query and batch, 1 and 2 threads, reported as GB/s scanned, next
 //! to the machine's read bandwidth measured in the same run: the same summing loop over
-//! an equally large heap buffer, and over the gallery's own mapped rows. Also
+//! an equally large heap buffer, and over the gallery's own mapped rows. Also the
+//! 2-thread speed-up of single queries on small galleries (the parallel cut-over), and
 //! `Gallery::open` time for a 20,000-row file and a 10× larger one.
 //!
 //! `cargo bench --bench flat` (criterion groups, then the ratio table);
@@ -114,6 +115,40 @@ fn open_us(path: &Path) -> f64 {
     best
 }
 
+/// Single-query speed-up of 2 threads over 1 on small in-memory galleries, around the
+/// row count below which search stays on the calling thread (`PAR_MIN_ROWS` in
+/// src/flat.rs, 8,192): about 1.0 below it by design; above it the figure says whether
+/// splitting pays. It depends on whether the second core is actually free: on this
+/// shared machine it ranged from 2.1x (idle) to 0.73x (the other core compiling).
+fn cutover() {
+    const Q: usize = 100;
+    let queries = vecs(Q, D, 5);
+    println!("  single query, small galleries (in memory), speed-up of 2 threads over 1:");
+    for n in [1024, 2048, 4096, 8192, 16384] {
+        let mut b = GalleryBuilder::new(D, Metric::Cosine).expect("builder");
+        let keys: Vec<u64> = (0..n as u64).collect();
+        b.add_batch(&keys, &vecs(n, D, 11)).expect("add");
+        let g = b.build_in_memory().expect("gallery");
+        let mut best = [f64::INFINITY; 2];
+        for _ in 0..ROUNDS {
+            for (threads, t) in [1, 2].into_iter().zip(best.iter_mut()) {
+                let p = params(threads);
+                let t0 = Instant::now();
+                for q in queries.chunks_exact(D) {
+                    black_box(g.search(q, &p).expect("search"));
+                }
+                *t = t.min(t0.elapsed().as_secs_f64() / Q as f64);
+            }
+        }
+        println!(
+            "     {n:>6} rows: {:>6.1} us (1 thread), {:>6.1} us (2 threads): {:.2}x",
+            best[0] * 1e6,
+            best[1] * 1e6,
+            best[0] / best[1]
+        );
+    }
+}
+
 /// The ratio table. Bandwidth and single-query figures are measured in interleaved rounds
 /// (best round of each kept), so their ratio holds even when other processes load the
 /// machine. The summing loop is compiled for baseline x86-64 (16-byte SSE2 loads) while
@@ -153,6 +188,7 @@ fn summary(g: &Gallery, queries: &[f32], small: &Path, big: &Path) {
             qps * (2 * N * D) as f64 / 1e9
         );
     }
+    cutover();
     let (s, b) = (open_us(small), open_us(big));
     println!(
         "  Gallery::open (best of 200): {s:.1} us ({} rows) vs {b:.1} us ({N} rows, 10x the bytes): ratio {:.2}",
