@@ -83,6 +83,14 @@ fn graph_invariants_hold() {
     assert_eq!(r.unreachable, 0, "{r:?}");
     assert!(r.max_degree0 <= 32 && r.max_degree0 > 0);
     assert!(r.max_level >= 1);
+    // Upper levels hold about n / M^level nodes each (not every node: hnsw_rs keeps empty
+    // neighbour lists for all 16 of its layers on every point).
+    assert_eq!(r.upper_nodes.len(), r.max_level);
+    assert!(
+        r.upper_nodes[0] > 5000 / 32 && r.upper_nodes[0] < 5000 / 8,
+        "{r:?}"
+    );
+    assert!(r.upper_nodes.windows(2).all(|w| w[0] >= w[1]), "{r:?}");
     g.verify().unwrap();
     let meta: serde_json::Value = serde_json::from_str(&g.info().meta.unwrap()).unwrap();
     assert_eq!(meta["hnsw"]["m"], 16);

@@ -103,6 +103,9 @@ fn freeze(hnsw: &Hnsw<'_, f32, KernelDistance>, n: usize, p: &HnswParams) -> Res
     let mut layer0 = vec![Vec::new(); n];
     let mut upper: Vec<Vec<(u32, Vec<u32>)>> = vec![Vec::new(); max_level];
     let mut entry = None;
+    // `get_layer_iterator(level)` yields the points whose own level is `level`. Every point
+    // carries neighbour lists for all of hnsw_rs's 16 possible layers, the ones above its
+    // level empty: only levels 0..=level are the point's, so only those are frozen.
     for level in 0..=max_level {
         for point in index.get_layer_iterator(level) {
             let row = point.get_origin_id();
@@ -110,15 +113,16 @@ fn freeze(hnsw: &Hnsw<'_, f32, KernelDistance>, n: usize, p: &HnswParams) -> Res
                 return Err(Error::corrupt(format!("hnsw_rs returned row {row} of {n}")));
             }
             let hood = point.get_neighborhood_id();
-            for (l, nbrs) in hood.iter().enumerate() {
+            for (l, nbrs) in hood.iter().enumerate().take(level + 1) {
                 let ids: Vec<u32> = nbrs
                     .iter()
-                    .map(|x| x.get_origin_id() as u32)
-                    .filter(|&x| (x as usize) < n)
+                    .map(|x| x.get_origin_id())
+                    .filter(|&x| x < n)
+                    .map(|x| x as u32)
                     .collect();
                 if l == 0 {
                     layer0[row] = ids;
-                } else if l <= max_level {
+                } else {
                     upper[l - 1].push((row as u32, ids));
                 }
             }
@@ -130,6 +134,14 @@ fn freeze(hnsw: &Hnsw<'_, f32, KernelDistance>, n: usize, p: &HnswParams) -> Res
     for l in &mut upper {
         l.sort_unstable_by_key(|(r, _)| *r);
         l.dedup_by_key(|(r, _)| *r);
+        // hnsw_rs's parallel insertion leaves a few upper-layer links to nodes whose own
+        // level is lower (16 of ~1,600 upper-layer links on a 1,500-row test graph, all
+        // towards two nodes): drop them, so that level `l` only links to nodes of level `l`
+        // (an invariant `check` enforces).
+        let rows: Vec<u32> = l.iter().map(|(r, _)| *r).collect();
+        for (_, nbrs) in l.iter_mut() {
+            nbrs.retain(|x| rows.binary_search(x).is_ok());
+        }
     }
     Ok(FrozenGraph {
         count: n,

@@ -16,6 +16,8 @@ pub struct GraphReport {
     pub nodes: usize,
     /// Highest level.
     pub max_level: usize,
+    /// Nodes on each upper level (index 0 = level 1): about `nodes / M^level`.
+    pub upper_nodes: Vec<usize>,
     /// Layer-0 edges.
     pub edges0: usize,
     /// Largest layer-0 degree.
@@ -54,6 +56,7 @@ pub(crate) fn check(g: &GraphView<'_>) -> Result<GraphReport> {
     }
     for level in 1..=g.max_level() {
         let nodes = g.level_nodes(level);
+        report.upper_nodes.push(nodes.len());
         if nodes.windows(2).any(|w| w[0] >= w[1]) || nodes.last().is_some_and(|&x| x as usize >= n)
         {
             return bad(format!("level {level} nodes are not sorted row ids"));
