@@ -430,3 +430,48 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn one_gallery_serves_many_threads_at_once() {
+    fn shareable<T: Send + Sync>(_: &T) {}
+    let dir = tempfile::tempdir().unwrap();
+    let data = Data::new(Metric::Dot, 9_000, 12, 5);
+    let path = dir.path().join("shared.vmg");
+    data.builder().write(&path).unwrap();
+    let g = Gallery::open(&path).unwrap();
+    shareable(&g);
+    let queries = data.queries();
+    let p = SearchParams::k(25);
+    let want: Vec<Vec<Hit>> = queries
+        .iter()
+        .map(|q| {
+            g.search(
+                q,
+                &SearchParams {
+                    threads: Some(1),
+                    ..p
+                },
+            )
+            .unwrap()
+        })
+        .collect();
+    let want_batch = g.search_batch(&queries.concat(), &p).unwrap();
+    // Concurrent callers, each asking for its own thread count (pools are shared).
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let (g, queries, want, want_batch) = (&g, &queries, &want, &want_batch);
+            s.spawn(move || {
+                let threads = [None, Some(1), Some(2), Some(3)][t];
+                for _ in 0..5 {
+                    for (q, w) in queries.iter().zip(want) {
+                        assert_eq!(&g.search(q, &SearchParams { threads, ..p }).unwrap(), w);
+                    }
+                    let batch = g
+                        .search_batch(&queries.concat(), &SearchParams { threads, ..p })
+                        .unwrap();
+                    assert_eq!(&batch, want_batch);
+                }
+            });
+        }
+    });
+}
