@@ -69,8 +69,8 @@ pub fn prefetch(row: &[f32]) {
     {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
         for line in row.chunks(16) {
-            // SAFETY: `line` is a non-empty part of a live slice; prefetch never faults and
-            // has no architectural effect (SSE is part of the x86-64 baseline).
+            // Prefetch never faults and has no architectural effect; SSE is x86-64 baseline.
+            // SAFETY: `line` is a non-empty part of a live slice (and see above).
             unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast::<i8>()) };
         }
     }
@@ -105,8 +105,8 @@ pub fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
 pub fn distance_with(backend: Backend, metric: Metric, a: &[f32], b: &[f32]) -> f32 {
     let raw = match backend {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `Avx2Fma` is only ever produced by `Backend::available`, after runtime
-        // detection of both features.
+        // `Avx2Fma` is only ever produced by `Backend::available`, after runtime detection.
+        // SAFETY: the CPU supports AVX2 and FMA (above).
         Backend::Avx2Fma => unsafe {
             if is_dot(metric) {
                 avx2::pair::<avx2::Dot>(a, b)
@@ -202,8 +202,8 @@ pub fn cross_with(
             let mut ri = 0;
             while ri < nr {
                 let rs: [&[f32]; RT] = std::array::from_fn(|b| r((ri + b).min(nr - 1)));
-                // SAFETY: `Avx2Fma` implies runtime-detected AVX2+FMA; all slices have `d`
-                // elements.
+                // All slices have `d` elements.
+                // SAFETY: `Avx2Fma` implies runtime-detected AVX2+FMA; lengths as above.
                 let raw = unsafe {
                     if is_dot(metric) {
                         avx2::tile::<avx2::Dot>(qs, rs, d)
