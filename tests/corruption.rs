@@ -3,77 +3,151 @@
 
 mod common;
 
-use proptest::prelude::*;
-use vecmatch::{Error, Gallery, KeyFilter, Metric, SearchParams};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-fn fixture() -> (tempfile::TempDir, std::path::PathBuf, Vec<u8>) {
+use common::reseal;
+use proptest::prelude::*;
+use vecmatch::{Error, Gallery, KeyFilter, Metric, OpenOptions, SearchParams};
+
+/// A small gallery file (300 × 20, cosine, scrambled keys) and its bytes.
+fn fixture() -> (tempfile::TempDir, PathBuf, Vec<u8>, Vec<u64>) {
     let dir = tempfile::tempdir().unwrap();
-    let (path, _) = common::small_file(dir.path(), 300, 20, Metric::Cosine);
+    let (path, keys) = common::small_file(dir.path(), 300, 20, Metric::Cosine);
     let bytes = std::fs::read(&path).unwrap();
-    (dir, path, bytes)
+    (dir, path, bytes, keys)
 }
 
-/// Exercises every read path; must not panic whatever the bytes.
-fn poke(g: &Gallery) {
+/// The fixture's bytes and keys, made once per test binary.
+fn small_bytes() -> &'static (Vec<u8>, Vec<u64>) {
+    static BYTES: OnceLock<(Vec<u8>, Vec<u64>)> = OnceLock::new();
+    BYTES.get_or_init(|| {
+        let (_dir, _path, bytes, keys) = fixture();
+        (bytes, keys)
+    })
+}
+
+/// The shipped 5,000 × 384 rows as a gallery file's bytes (built once per test binary).
+fn real_bytes() -> &'static [u8] {
+    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+    BYTES.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("minilm.vmg");
+        common::builder(Metric::Dot).write(&path).unwrap();
+        std::fs::read(&path).unwrap()
+    })
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// Exercises every read path. Whatever the bytes, nothing may panic, and the answers keep
+/// their shape: at most `k` hits, no NaN distance, sorted; a stored vector has `dims`
+/// values; a batch has one answer per query.
+fn poke(g: &Gallery, keys: &[u64]) {
     let _ = g.verify();
-    let _ = g.info();
+    let info = g.info();
+    assert_eq!(info.dims, g.dims());
+    let _ = g.keys();
     let q: Vec<f32> = (0..g.dims()).map(|i| (i as f32).cos()).collect();
+    let some: Vec<u64> = keys.iter().copied().take(5).chain([7, u64::MAX]).collect();
+    let shaped = |hits: &[vecmatch::Hit], k: usize| {
+        assert!(hits.len() <= k);
+        assert!(hits.iter().all(|h| !h.distance.is_nan()), "{hits:?}");
+        assert!(hits.windows(2).all(|w| w[0].cmp_rank(&w[1]).is_le()));
+    };
     for threads in [Some(1), Some(2)] {
-        let _ = g.search(
-            &q,
-            &SearchParams {
-                k: 5,
-                threads,
-                ..SearchParams::default()
-            },
-        );
-        let deny = [1000u64, 1003, 7];
-        let p = SearchParams {
-            k: 5,
-            threads,
-            filter: Some(KeyFilter::Deny(&deny)),
-            ..SearchParams::default()
-        };
-        let _ = g.search_batch(&[q.clone(), q.clone()].concat(), &p);
-        let p = SearchParams {
-            k: 5,
-            threads,
-            filter: Some(KeyFilter::Allow(&deny)),
-            ..SearchParams::default()
-        };
-        let _ = g.search(&q, &p);
+        for filter in [
+            None,
+            Some(KeyFilter::Allow(&some)),
+            Some(KeyFilter::Deny(&some)),
+            Some(KeyFilter::Allow(keys)),
+        ] {
+            for (k, max_distance) in [(5, None), (usize::MAX, Some(0.8))] {
+                let p = SearchParams {
+                    k,
+                    max_distance,
+                    threads,
+                    filter,
+                    ..SearchParams::default()
+                };
+                if let Ok(hits) = g.search(&q, &p) {
+                    shaped(&hits, k);
+                }
+                if let Ok(batch) = g.search_batch(&q.repeat(3), &p) {
+                    assert_eq!(batch.len(), 3);
+                    batch.iter().for_each(|hits| shaped(hits, k));
+                }
+            }
+        }
     }
-    for k in [0, 1000, 1003, 1897, u64::MAX] {
-        let _ = g.get(k);
-        let _ = g.contains(k);
+    for k in keys.iter().take(50).chain(&[0, 7, u64::MAX]) {
+        if let Some(v) = g.get(*k) {
+            assert_eq!(v.len(), g.dims());
+        }
+        let _ = g.contains(*k);
     }
 }
 
 #[test]
 fn a_flipped_byte_in_any_section_is_caught_by_verify() {
-    let (_dir, path, bytes) = fixture();
-    let sections = Gallery::open(&path).unwrap().info().sections;
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = real_bytes();
+    let good = write(dir.path(), "good.vmg", bytes);
+    Gallery::open_with(
+        &good,
+        OpenOptions {
+            verify_checksums: true,
+        },
+    )
+    .unwrap();
+    let sections = Gallery::open(&good).unwrap().info().sections;
     assert_eq!(
         sections.iter().map(|s| s.name).collect::<Vec<_>>(),
         ["VECTORS", "KEYS", "KEY_INDEX", "META"]
     );
+    let keys: Vec<u64> = (0..5000).collect();
     for s in &sections {
         for pos in [s.offset, s.offset + s.length / 2, s.offset + s.length - 1] {
-            let mut b = bytes.clone();
+            let mut b = bytes.to_vec();
             b[pos as usize] ^= 0x01;
-            let g = Gallery::from_bytes(&b).expect("section damage is not seen at open (O(1))");
-            match g.verify() {
-                Err(Error::ChecksumMismatch { region, .. }) => assert_eq!(region, s.name),
-                other => panic!("{} byte {pos}: {other:?}", s.name),
+            let is_this_section = |r: Result<(), Error>| match r {
+                Err(Error::ChecksumMismatch { region, .. }) => region == s.name,
+                _ => false,
+            };
+            // In memory: open does not read sections (O(1)); verify names the section.
+            let g = Gallery::from_bytes(&b).expect("section damage is not seen at open");
+            assert!(is_this_section(g.verify()), "{} byte {pos}", s.name);
+            poke(&g, &keys);
+            if pos != s.offset + s.length / 2 {
+                continue;
             }
-            poke(&g);
+            // As a file: plain open succeeds, open with checksums names the section.
+            let path = write(dir.path(), "bad.vmg", &b);
+            let g = Gallery::open(&path).unwrap();
+            assert!(is_this_section(g.verify()), "{} byte {pos} (mmap)", s.name);
+            let verified = Gallery::open_with(
+                &path,
+                OpenOptions {
+                    verify_checksums: true,
+                },
+            );
+            assert!(
+                is_this_section(verified.map(drop)),
+                "{} byte {pos} (open_with)",
+                s.name
+            );
+            poke(&g, &keys);
         }
     }
 }
 
 #[test]
 fn damaged_header_and_table_are_refused_at_open() {
-    let (_dir, _path, bytes) = fixture();
+    let (dir, _path, bytes, _) = fixture();
     // Every header byte (magic, version, fields, CRC) and every section-table byte.
     let table_end = 128 + 4 * 32;
     for pos in 0..table_end {
@@ -92,100 +166,244 @@ fn damaged_header_and_table_are_refused_at_open() {
         };
         assert!(expected, "byte {pos}: {err:?}");
     }
+    // The same through mmap, for one byte of each region.
+    for pos in [3, 9, 40, 128 + 40] {
+        let mut b = bytes.clone();
+        b[pos] ^= 0x10;
+        let p = write(dir.path(), "flip.vmg", &b);
+        assert_eq!(
+            Gallery::open(&p).map(drop).map_err(|e| e.to_string()),
+            Gallery::from_bytes(&b).map(drop).map_err(|e| e.to_string()),
+            "byte {pos}"
+        );
+    }
+}
+
+/// Header fields with valid CRCs but invalid values: each refused with a typed error.
+#[test]
+fn forged_header_fields_are_refused() {
+    let (_dir, _path, bytes, _) = fixture();
+    let forge = |at: usize, value: &[u8]| {
+        let mut b = bytes.clone();
+        b[at..at + value.len()].copy_from_slice(value);
+        reseal(&mut b);
+        Gallery::from_bytes(&b)
+    };
+    let corrupt = |r: Result<Gallery, Error>| matches!(r, Err(Error::Corrupt(_)));
+    assert!(
+        corrupt(forge(12, &0x0403_0201u32.to_le_bytes())),
+        "endianness"
+    );
+    assert!(corrupt(forge(16, &64u32.to_le_bytes())), "header size");
+    assert!(corrupt(forge(20, &3u32.to_le_bytes())), "metric");
+    assert!(corrupt(forge(24, &1u32.to_le_bytes())), "element type");
+    assert!(corrupt(forge(28, &0u32.to_le_bytes())), "dims 0");
+    assert!(
+        corrupt(forge(28, &21u32.to_le_bytes())),
+        "dims vs VECTORS length"
+    );
+    assert!(
+        corrupt(forge(32, &301u64.to_le_bytes())),
+        "count vs sections"
+    );
+    assert!(
+        corrupt(forge(32, &(1u64 << 40).to_le_bytes())),
+        "count > u32"
+    );
+    assert!(
+        corrupt(forge(48, &64u64.to_le_bytes())),
+        "table inside header"
+    );
+    assert!(
+        corrupt(forge(48, &u64::MAX.to_le_bytes())),
+        "table offset overflow"
+    );
+    assert!(
+        corrupt(forge(56, &65u32.to_le_bytes())),
+        "section count > 64"
+    );
+    assert!(
+        corrupt(forge(56, &u32::MAX.to_le_bytes())),
+        "section count huge"
+    );
+    assert!(corrupt(forge(60, &16u32.to_le_bytes())), "entry size");
+    // A section count of 3 drops META (optional): still a valid gallery.
+    let g = forge(56, &3u32.to_le_bytes()).unwrap();
+    assert!(g.info().meta.is_none());
+    // file_len: larger than the file is truncation, smaller is trailing garbage.
+    let len = bytes.len() as u64;
+    assert!(matches!(
+        forge(40, &(len + 1).to_le_bytes()),
+        Err(Error::Truncated { expected, found }) if expected == len + 1 && found == len
+    ));
+    assert!(
+        corrupt(forge(40, &(len - 1).to_le_bytes())),
+        "file_len short"
+    );
 }
 
 #[test]
 fn newer_major_version_is_refused_newer_minor_is_read() {
-    let (_dir, _path, bytes) = fixture();
-    let mut b = bytes.clone();
-    b[8..10].copy_from_slice(&2u16.to_le_bytes());
-    match Gallery::from_bytes(&b) {
-        Err(Error::UnsupportedVersion { found, supported }) => {
-            assert_eq!(found, "2.0");
-            assert_eq!(supported, 1);
+    let (dir, _path, bytes, _) = fixture();
+    for major in [0u16, 2, u16::MAX] {
+        let mut b = bytes.clone();
+        b[8..10].copy_from_slice(&major.to_le_bytes());
+        // Refused whether or not the header CRC is fixed up: the version is read first.
+        for sealed in [false, true] {
+            if sealed {
+                reseal(&mut b);
+            }
+            match Gallery::from_bytes(&b) {
+                Err(Error::UnsupportedVersion { found, supported }) => {
+                    assert_eq!(found, format!("{major}.0"));
+                    assert_eq!(supported, 1);
+                }
+                other => panic!("major {major}: {other:?}"),
+            }
         }
-        other => panic!("{other:?}"),
+        if major == 2 {
+            let p = write(dir.path(), "v2.vmg", &b);
+            assert!(matches!(
+                Gallery::open(&p),
+                Err(Error::UnsupportedVersion { .. })
+            ));
+        }
     }
-    // Minor 1 with a fixed-up header CRC: accepted.
+    // Minor 1 with a fixed-up header CRC, and an unknown section kind (skipped): accepted.
     let mut b = bytes.clone();
     b[10..12].copy_from_slice(&1u16.to_le_bytes());
-    let crc = crc32c::crc32c(&b[..124]);
-    b[124..128].copy_from_slice(&crc.to_le_bytes());
+    b[128 + 3 * 32..128 + 3 * 32 + 4].copy_from_slice(&99u32.to_le_bytes()); // META -> 99
+    reseal(&mut b);
     let g = Gallery::from_bytes(&b).unwrap();
     assert_eq!(g.info().version, (1, 1));
+    assert_eq!(g.info().sections[3].name, "UNKNOWN");
+    assert!(g.info().meta.is_none());
+    g.verify().unwrap();
+    assert_eq!(g.len(), 300);
 }
 
 #[test]
 fn truncation_and_garbage_give_typed_errors() {
-    let (dir, _path, bytes) = fixture();
+    let (dir, path, bytes, _) = fixture();
     let n = bytes.len();
-    for len in [0, 1, 7, 8, 11, 100, 127, 128, 200, 300, n / 2, n - 1] {
-        let err = Gallery::from_bytes(&bytes[..len]).expect_err(&format!("len {len}"));
-        assert!(matches!(err, Error::Truncated { .. }), "len {len}: {err:?}");
-        // Same through a real file and mmap.
-        let p = dir.path().join(format!("t{len}.vmg"));
-        std::fs::write(&p, &bytes[..len]).unwrap();
-        assert!(
-            matches!(Gallery::open(&p), Err(Error::Truncated { .. })),
-            "file len {len}"
-        );
+    let sections = Gallery::open(&path).unwrap().info().sections;
+    let mut lens = vec![
+        0,
+        1,
+        7,
+        8,
+        11,
+        12,
+        100,
+        127,
+        128,
+        200,
+        255,
+        256,
+        n / 2,
+        n - 1,
+    ];
+    for s in &sections {
+        let (o, l) = (s.offset as usize, s.length as usize);
+        lens.extend([o, o + 1, o + l / 2, o + l - 1]);
     }
-    let mut longer = bytes.clone();
-    longer.extend_from_slice(b"trailing");
-    assert!(matches!(
-        Gallery::from_bytes(&longer),
-        Err(Error::Corrupt(_))
-    ));
-    assert!(matches!(
-        Gallery::from_bytes(b"definitely not a gallery file, just text"),
-        Err(Error::BadMagic)
-    ));
+    for len in lens {
+        let want_truncated = |r: Result<Gallery, Error>| match r {
+            Err(Error::Truncated { expected, found }) => {
+                found == len as u64 && expected == if len < 128 { 128 } else { n as u64 }
+            }
+            _ => false,
+        };
+        assert!(
+            want_truncated(Gallery::from_bytes(&bytes[..len])),
+            "len {len}"
+        );
+        // Same through a real file and mmap.
+        let p = write(dir.path(), &format!("t{len}.vmg"), &bytes[..len]);
+        assert!(want_truncated(Gallery::open(&p)), "file len {len}");
+    }
+    // Appended bytes: the header's file length no longer matches.
+    for extra in [&b"x"[..], b"trailing", &[0u8; 64], &bytes[..]] {
+        let mut longer = bytes.clone();
+        longer.extend_from_slice(extra);
+        assert!(
+            matches!(Gallery::from_bytes(&longer), Err(Error::Corrupt(_))),
+            "{} appended bytes",
+            extra.len()
+        );
+        let p = write(dir.path(), "longer.vmg", &longer);
+        assert!(matches!(Gallery::open(&p), Err(Error::Corrupt(_))));
+    }
+    // Garbage.
+    let mut rng = common::Rng::new(99);
+    let noise: Vec<u8> = (0..4096).map(|_| rng.next_u64() as u8).collect();
+    for garbage in [
+        &b"definitely not a gallery file, just text"[..],
+        &noise,
+        &[0u8; 128],
+        &[0xFFu8; 4096],
+        b"VECMATCx",
+        b"XECMATCH",
+    ] {
+        assert!(
+            matches!(Gallery::from_bytes(garbage), Err(Error::BadMagic)),
+            "{:?}",
+            &garbage[..8]
+        );
+        let p = write(dir.path(), "garbage.vmg", garbage);
+        assert!(matches!(Gallery::open(&p), Err(Error::BadMagic)));
+    }
+    // A valid magic followed by garbage: typed, whatever it is.
+    let mut b = b"VECMATCH".to_vec();
+    b.extend(&noise);
+    assert!(Gallery::from_bytes(&b).is_err());
+    // Not a file at all.
     assert!(matches!(Gallery::open(dir.path()), Err(Error::Io { .. })));
-    assert!(matches!(
-        Gallery::open(dir.path().join("missing.vmg")),
-        Err(Error::Io { .. })
-    ));
+    let missing = dir.path().join("missing.vmg");
+    match Gallery::open(&missing) {
+        Err(Error::Io { path, source }) => {
+            assert_eq!(path.as_deref(), Some(missing.as_path()));
+            assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
 fn structurally_wrong_sections_are_refused() {
-    let (_dir, _path, bytes) = fixture();
+    let (_dir, _path, bytes, _) = fixture();
     let rewrite = |f: &dyn Fn(&mut [u8])| {
         let mut b = bytes.clone();
         f(&mut b[128..256]);
-        let crc = crc32c::crc32c(&b[128..256]);
-        b[64..68].copy_from_slice(&crc.to_le_bytes());
-        let hcrc = crc32c::crc32c(&b[..124]);
-        b[124..128].copy_from_slice(&hcrc.to_le_bytes());
+        reseal(&mut b);
         Gallery::from_bytes(&b)
     };
+    let corrupt = |r: Result<Gallery, Error>| matches!(r, Err(Error::Corrupt(_)));
     // Misaligned VECTORS offset.
-    assert!(matches!(
-        rewrite(&|t| t[8] = t[8].wrapping_add(4)),
-        Err(Error::Corrupt(_))
-    ));
+    assert!(corrupt(rewrite(&|t| t[8] = t[8].wrapping_add(4))));
     // Wrong length of KEYS.
-    assert!(matches!(
-        rewrite(&|t| t[32 + 16] = t[32 + 16].wrapping_add(8)),
-        Err(Error::Corrupt(_))
-    ));
+    assert!(corrupt(rewrite(
+        &|t| t[32 + 16] = t[32 + 16].wrapping_add(8)
+    )));
     // Duplicate section kind (KEYS entry turned into VECTORS).
-    assert!(matches!(rewrite(&|t| t[32] = 1), Err(Error::Corrupt(_))));
+    assert!(corrupt(rewrite(&|t| t[32] = 1)));
     // Missing KEY_INDEX (entry turned into an unknown kind, which is skipped).
-    assert!(matches!(rewrite(&|t| t[64] = 99), Err(Error::Corrupt(_))));
-    // Section beyond the end of the file.
-    assert!(matches!(
-        rewrite(&|t| t[8 + 7] = 0x40),
-        Err(Error::Corrupt(_))
-    ));
+    assert!(corrupt(rewrite(&|t| t[64] = 99)));
+    // Section beyond the end of the file, and an offset + length that overflows.
+    assert!(corrupt(rewrite(&|t| t[8 + 7] = 0x40)));
+    assert!(corrupt(rewrite(&|t| t[16..24].fill(0xFF))));
+    // A section overlapping the header / the table.
+    assert!(corrupt(rewrite(
+        &|t| t[8..16].copy_from_slice(&0u64.to_le_bytes())
+    )));
+    assert!(corrupt(rewrite(&|t| {
+        t[8..16].copy_from_slice(&192u64.to_le_bytes())
+    })));
     // Swapped kinds of VECTORS and KEYS (each name now points at the other's bytes).
-    assert!(matches!(
-        rewrite(&|t| {
-            t[0] = 2;
-            t[32] = 1;
-        }),
-        Err(Error::Corrupt(_))
-    ));
+    assert!(corrupt(rewrite(&|t| {
+        t[0] = 2;
+        t[32] = 1;
+    })));
     // Swapped table entries (kind, offset, length together) are still a valid file.
     let g = rewrite(&|t| {
         let (a, b) = t.split_at_mut(32);
@@ -195,9 +413,71 @@ fn structurally_wrong_sections_are_refused() {
     g.verify().unwrap();
 }
 
+/// Section contents changed and every CRC recomputed (a forged or buggy file): open and
+/// search must stay safe, and `verify` must still find what is wrong.
+#[test]
+fn forged_section_contents_are_found_by_verify_and_searched_safely() {
+    let (_dir, path, bytes, keys) = fixture();
+    let sections = Gallery::open(&path).unwrap().info().sections;
+    let range = |name: &str| {
+        let s = sections.iter().find(|s| s.name == name).unwrap();
+        s.offset as usize..(s.offset + s.length) as usize
+    };
+    let forged = |f: &dyn Fn(&mut [u8])| {
+        let mut b = bytes.clone();
+        f(&mut b);
+        reseal(&mut b);
+        let g = Gallery::from_bytes(&b).unwrap();
+        poke(&g, &keys);
+        g
+    };
+    let (vectors, keys_s, index) = (range("VECTORS"), range("KEYS"), range("KEY_INDEX"));
+
+    // NaN and infinities in VECTORS.
+    for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+        let g = forged(&|b| {
+            b[vectors.start + 4 * 45..vectors.start + 4 * 46].copy_from_slice(&bad.to_le_bytes())
+        });
+        assert!(
+            matches!(g.verify(), Err(Error::NonFinite { index: 45, .. })),
+            "{bad}"
+        );
+    }
+    // A KEYS entry changed: KEY_INDEX disagrees.
+    let g = forged(&|b| b[keys_s.start + 8..keys_s.start + 16].fill(0xAB));
+    assert!(matches!(g.verify(), Err(Error::Corrupt(_))));
+    // KEY_INDEX rows out of range: lookups of those keys find nothing.
+    let g = forged(&|b| {
+        for e in index.clone().step_by(16) {
+            b[e + 8..e + 16].copy_from_slice(&u64::MAX.to_le_bytes());
+        }
+    });
+    assert!(matches!(g.verify(), Err(Error::Corrupt(_))));
+    assert!(keys.iter().all(|k| !g.contains(*k) && g.get(*k).is_none()));
+    let p = SearchParams {
+        filter: Some(KeyFilter::Allow(&keys)),
+        ..SearchParams::default()
+    };
+    assert!(g.search(&[1.0; 20], &p).unwrap().is_empty());
+    // KEY_INDEX out of order.
+    let g = forged(&|b| {
+        let (first, rest) = b[index.clone()].split_at_mut(16);
+        first.swap_with_slice(&mut rest[..16]);
+    });
+    assert!(matches!(g.verify(), Err(Error::Corrupt(_))));
+    // Everything zeroed or filled with 0xFF (NaN rows, keys all equal, rows out of range).
+    for fill in [0x00u8, 0xFF] {
+        let g = forged(&|b| b[vectors.start..index.end].fill(fill));
+        assert!(g.verify().is_err(), "fill {fill:#x}");
+        let hits = g.search(&[1.0; 20], &SearchParams::k(5)).unwrap();
+        // Zero rows are ranked (distance 1); NaN rows never are.
+        assert_eq!(hits.len(), if fill == 0 { 5 } else { 0 });
+    }
+}
+
 #[test]
 fn damaged_but_openable_files_are_searchable_without_panic() {
-    let (_dir, path, bytes) = fixture();
+    let (dir, path, bytes, keys) = fixture();
     let sections = Gallery::open(&path).unwrap().info().sections;
     for s in &sections {
         // Zero or fill whole sections (zeroed pages, all-ones keys and rows).
@@ -205,24 +485,42 @@ fn damaged_but_openable_files_are_searchable_without_panic() {
             let mut b = bytes.clone();
             b[s.offset as usize..(s.offset + s.length) as usize].fill(fill);
             let g = Gallery::from_bytes(&b).unwrap();
-            assert!(g.verify().is_err(), "{} filled with {fill:#x}", s.name);
-            poke(&g);
+            assert!(
+                matches!(g.verify(), Err(Error::ChecksumMismatch { ref region, .. }) if region == s.name),
+                "{} filled with {fill:#x}",
+                s.name
+            );
+            poke(&g, &keys);
+            let p = write(dir.path(), "filled.vmg", &b);
+            poke(&Gallery::open(&p).unwrap(), &keys);
         }
     }
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(300))]
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+    /// Random bytes flipped anywhere, with or without recomputed CRCs: open and verify give
+    /// typed errors or succeed, and search never panics.
     #[test]
-    fn random_damage_never_panics(flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8)) {
-        let (_dir, _path, bytes) = fixture();
+    fn random_damage_never_panics(
+        flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        in_structure in any::<bool>(),
+        sealed in any::<bool>(),
+    ) {
+        let (bytes, keys) = small_bytes();
         let mut b = bytes.clone();
+        // Half the cases aim at the header and section table, where every field matters.
+        let span = if in_structure { 256 } else { b.len() };
         for (i, x) in flips {
-            let at = i.index(b.len());
+            let at = i.index(span);
             b[at] ^= x | 1;
         }
-        if let Ok(g) = Gallery::from_bytes(&b) {
-            poke(&g);
+        if sealed {
+            reseal(&mut b);
+        }
+        match Gallery::from_bytes(&b) {
+            Ok(g) => poke(&g, keys),
+            Err(e) => prop_assert!(!matches!(e, Error::Io { .. }), "{e:?}"),
         }
     }
 }

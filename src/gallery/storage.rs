@@ -48,11 +48,11 @@ impl Storage {
                 found: 0,
             });
         }
-        // SAFETY: the mapping is read-only and private to this process's view; its
-        // soundness relies on the documented contract that no one modifies or truncates
-        // the file while it is open (vecmatch itself only ever replaces files by rename).
-        // Every byte read from it is validated before use, so arbitrary (but stable)
-        // contents cannot cause undefined behaviour.
+        // The mapping is read-only. Its soundness relies on the documented contract that no
+        // one modifies or truncates the file while it is open (vecmatch itself only ever
+        // replaces files by rename). Every byte read from it is validated before use, so
+        // arbitrary (but stable) contents cannot cause undefined behaviour.
+        // SAFETY: read-only mapping under the mmap contract (above).
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
         Ok(Storage::Mmap(map))
     }

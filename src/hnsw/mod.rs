@@ -1,4 +1,4 @@
-//! HNSW approximate search: a graph built once (by `hnsw_rs`, behind [`GraphBuilder`]),
+//! HNSW approximate search: a graph built once (by `hnsw_rs`, behind an internal builder trait),
 //! frozen into the gallery file's `GRAPH` section, and searched in place from the mmap
 //! by our own loop.
 

@@ -88,8 +88,9 @@ unsafe fn load(s: &[f32], i: usize) -> __m256 {
 pub(super) unsafe fn pair<O: Op>(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let mut i = 0;
-    // SAFETY: (whole block) every load reads 8 lanes at an index `j` with `j + 8 <= n`,
-    // which the loop conditions establish; AVX2+FMA is the function's contract.
+    // Whole block: every load reads 8 lanes at an index `j` with `j + 8 <= n`, which the
+    // loop conditions establish.
+    // SAFETY: in-bounds loads (above); AVX2+FMA is the function's contract.
     unsafe {
         let mut acc = [_mm256_setzero_ps(); 4];
         while i + 32 <= n {
@@ -124,8 +125,8 @@ pub(super) const RT: usize = 3;
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn tile<O: Op>(q: [&[f32]; QT], r: [&[f32]; RT], n: usize) -> [[f32; RT]; QT] {
     let mut i = 0;
-    // SAFETY: (whole block) loads are at `i + 8 <= n <= len` of every slice (contract);
-    // AVX2+FMA is the function's contract.
+    // Whole block: loads are at `i + 8 <= n <= len` of every slice (the contract).
+    // SAFETY: in-bounds loads (above); AVX2+FMA is the function's contract.
     unsafe {
         let mut acc = [[_mm256_setzero_ps(); RT]; QT];
         while i + 8 <= n {

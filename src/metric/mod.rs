@@ -76,9 +76,10 @@ pub fn prefetch_lines<T>(data: &[T], lines: usize) {
         use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
         let base = data.as_ptr().cast::<i8>();
         for off in (0..std::mem::size_of_val(data)).step_by(64).take(lines) {
-            // SAFETY: `off` is inside the byte span of the live slice `data`, so the pointer
-            // stays in its allocation; prefetch never faults and has no architectural
-            // effect (SSE is part of the x86-64 baseline).
+            // `off` is inside the byte span of the live slice `data`, so the pointer stays in
+            // its allocation; prefetch never faults and has no architectural effect (SSE is
+            // part of the x86-64 baseline).
+            // SAFETY: in-bounds pointer into a live slice (above).
             unsafe { _mm_prefetch::<_MM_HINT_T0>(base.add(off)) };
         }
     }
@@ -113,8 +114,8 @@ pub fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
 pub fn distance_with(backend: Backend, metric: Metric, a: &[f32], b: &[f32]) -> f32 {
     let raw = match backend {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `Avx2Fma` is only ever produced by `Backend::available`, after runtime
-        // detection of both features.
+        // `Avx2Fma` is only ever produced by `Backend::available`, after runtime detection.
+        // SAFETY: the CPU supports AVX2 and FMA (above).
         Backend::Avx2Fma => unsafe {
             if is_dot(metric) {
                 avx2::pair::<avx2::Dot>(a, b)
@@ -210,8 +211,8 @@ pub fn cross_with(
             let mut ri = 0;
             while ri < nr {
                 let rs: [&[f32]; RT] = std::array::from_fn(|b| r((ri + b).min(nr - 1)));
-                // SAFETY: `Avx2Fma` implies runtime-detected AVX2+FMA; all slices have `d`
-                // elements.
+                // All slices have `d` elements.
+                // SAFETY: `Avx2Fma` implies runtime-detected AVX2+FMA; lengths as above.
                 let raw = unsafe {
                     if is_dot(metric) {
                         avx2::tile::<avx2::Dot>(qs, rs, d)
