@@ -1,6 +1,7 @@
-//! Searchers and one writer on one collection at once. Every answer must be exactly the
-//! answer of one state the collection was in while the search ran (no torn reads), so in
-//! particular a key deleted before a search started is never returned.
+//! Searchers, one writer and one committer on one collection at once. Every answer must be
+//! exactly the answer of one state the collection was in while the search ran (no torn
+//! reads), so in particular a key deleted before a search started is never returned; and
+//! changes made while a commit writes the file are carried over, none lost.
 //!
 //! Vectors and queries have small integer components under L2, so every distance is an
 //! exact integer and ties are broken by key: answers are compared exactly.
@@ -193,6 +194,20 @@ fn searchers_see_whole_states_while_a_writer_adds_deletes_and_commits() {
                 })
             })
             .collect();
+        // Commits in a loop, concurrently with the writer's own changes (and commits).
+        let committer = {
+            let (c, finished) = (&c, &finished);
+            s.spawn(move || {
+                let mut n = 0;
+                while finished.load(Ordering::Acquire) == 0 {
+                    if c.commit().unwrap().written {
+                        n += 1;
+                    }
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                n
+            })
+        };
         for (j, op) in ops.iter().enumerate() {
             match op {
                 Op::Add(rows) => {
@@ -214,10 +229,26 @@ fn searchers_see_whole_states_while_a_writer_adds_deletes_and_commits() {
             }
         }
         finished.store(1, Ordering::Release);
+        eprintln!(
+            "{} commits by the committer thread",
+            committer.join().unwrap()
+        );
         readers.into_iter().map(|r| r.join().unwrap()).collect()
     });
 
-    assert_eq!(c.len(), states[n_ops].len());
+    // Nothing was lost: the final state, and after a last commit the file, hold exactly
+    // the planned rows.
+    let last = &states[n_ops];
+    assert_eq!(c.len(), last.len());
+    c.commit().unwrap();
+    let g = vecmatch::Gallery::open(&path).unwrap();
+    let mut stored: Vec<Row> = g
+        .keys()
+        .iter()
+        .map(|k| (*k, g.get(*k).unwrap().try_into().unwrap()))
+        .collect();
+    stored.sort_by_key(|r| r.0);
+    assert_eq!(&stored, &**last);
     let mut checked = 0;
     let mut spanning = 0;
     for s in seen.iter().flatten() {

@@ -147,6 +147,23 @@ impl DeltaView {
             .chain(self.tail_rows())
     }
 
+    /// The vector of delta row `id`, if this view holds it.
+    pub(crate) fn row(&self, id: usize, dims: usize) -> Option<&[f32]> {
+        if id >= self.tail.first {
+            return self
+                .tail
+                .slots
+                .get(id - self.tail.first)
+                .filter(|_| id < self.len())
+                .and_then(|s| s.get())
+                .map(|(_, v)| &v[..]);
+        }
+        let c = self.sealed.partition_point(|c| c.first <= id);
+        let c = self.sealed.get(c.checked_sub(1)?)?;
+        c.vectors
+            .get((id - c.first) * dims..(id - c.first + 1) * dims)
+    }
+
     /// The newest row holding `key`, if any (live or not). Cost: a scan of the tail
     /// (≤ 1,024 keys) and a binary search per sealed chunk.
     pub(crate) fn newest(&self, key: u64, dims: usize) -> Option<Row<'_>> {
@@ -237,6 +254,11 @@ mod tests {
         assert!(v.newest(99_999, d).is_none());
         let ids: Vec<usize> = v.rows(d).map(|r| r.id).collect();
         assert_eq!(ids, (0..3000).collect::<Vec<_>>());
+        for id in [0, 1023, 1024, 2047, 2048, 2999] {
+            assert_eq!(v.row(id, d), Some(&[id as f32, 1.0][..]));
+        }
+        assert_eq!(v.row(3000, d), None);
+        assert_eq!(views[10].row(11, d), None);
     }
 
     #[test]

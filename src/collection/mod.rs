@@ -83,6 +83,17 @@ struct State {
     snap: Snapshot,
     /// Key → id of its live delta row.
     live: HashMap<u64, usize>,
+    /// While a commit writes the file: every change made since it took its snapshot, to
+    /// be replayed onto the committed file's state.
+    log: Option<Vec<Change>>,
+}
+
+/// One change, as recorded for a running commit.
+enum Change {
+    /// `key` upserted with the vector of delta row `id` (of the snapshot being changed).
+    Upsert(u64, usize),
+    /// `key` deleted.
+    Delete(u64),
 }
 
 /// A mutable set of vectors with unique `u64` keys, backed by one gallery file.
@@ -106,7 +117,8 @@ struct State {
 /// | operation | may run concurrently with |
 /// |---|---|
 /// | `search`, `search_batch`, `get`, `contains`, `len`, `stats`, `gallery` | everything, any number of threads; lock-free (one atomic load of the current snapshot per call) |
-/// | `add`, `add_batch`, `delete`, `delete_batch`, `commit`, `compact` | reads; calls from several threads are serialised by an internal mutex (a writer waits while another writes or commits, including an auto-commit) |
+/// | `add`, `add_batch`, `delete`, `delete_batch` | reads and a running commit; with each other they are serialised by an internal mutex (held for the change only) |
+/// | `commit`, `compact` (also run by an auto-commit) | everything; a second commit waits for the first. While the file is written, other threads' adds and deletes go on and are carried over as pending changes |
 ///
 /// Each read works on one snapshot: it sees every change whose call returned before it
 /// started, and of a change running meanwhile either all or nothing (an `add_batch` or
@@ -137,6 +149,8 @@ pub struct Collection {
     options: CollectionOptions,
     current: ArcSwap<Snapshot>,
     writer: Mutex<State>,
+    /// Held for the whole of a commit: one commit at a time.
+    committer: Mutex<()>,
 }
 
 impl Collection {
@@ -181,7 +195,9 @@ impl Collection {
             writer: Mutex::new(State {
                 snap,
                 live: HashMap::new(),
+                log: None,
             }),
+            committer: Mutex::new(()),
         })
     }
 
@@ -350,12 +366,9 @@ impl Collection {
         }
         let mut replaced = 0;
         for (&key, v) in keys.iter().zip(rows.chunks_exact(d)) {
-            replaced += usize::from(st.kill(key));
-            let id = st.snap.delta.len();
-            st.snap.delta = st.snap.delta.push(key, v, d);
-            st.live.insert(key, id);
+            replaced += usize::from(st.upsert(key, v, d));
         }
-        self.publish(&mut st)?;
+        self.publish(st)?;
         Ok(replaced)
     }
 
@@ -378,16 +391,22 @@ impl Collection {
         let mut st = self.state();
         let mut deleted = 0;
         for &key in keys {
-            deleted += usize::from(st.kill(key));
+            if st.kill(key) {
+                deleted += 1;
+                if let Some(log) = &mut st.log {
+                    log.push(Change::Delete(key));
+                }
+            }
         }
         if deleted > 0 {
-            self.publish(&mut st)?;
+            self.publish(st)?;
         }
         Ok(deleted)
     }
 
-    /// Makes `st.snap` current, then commits if a threshold is reached.
-    fn publish(&self, st: &mut State) -> Result<()> {
+    /// Makes `st.snap` current, releases the writer lock, then commits if a threshold is
+    /// reached (and no commit is running already).
+    fn publish(&self, st: MutexGuard<'_, State>) -> Result<()> {
         self.current.store(Arc::new(st.snap.clone()));
         let o = &self.options;
         let rows = o
@@ -397,8 +416,10 @@ impl Collection {
         let deleted = o.auto_commit_deleted_fraction.is_some_and(|f| {
             st.snap.frozen_dead_count > 0 && st.snap.frozen_dead_count as f64 >= f * n as f64
         });
-        if rows || deleted {
-            self.commit_locked(st, false)?;
+        let running = st.log.is_some();
+        drop(st);
+        if (rows || deleted) && !running {
+            self.commit_inner(false)?;
         }
         Ok(())
     }
@@ -409,17 +430,19 @@ impl Collection {
     /// rename, directory fsync) and switches searches to it; searches already running
     /// finish on the old file's mapping. Does nothing if nothing is pending.
     ///
-    /// Cost: a copy of every live row into memory, plus the graph build (the same as
-    /// building the gallery from scratch), plus writing the file. Adds and deletes from
-    /// other threads wait until it finishes; searches do not.
+    /// The file holds the state at the moment the commit started. Adds and deletes from
+    /// other threads go on while it writes (they stay pending and are carried over onto
+    /// the new file's state); another commit waits for this one. Cost: a copy of every
+    /// live row into memory, the graph build (the same as building the gallery from
+    /// scratch), and writing the file; searches are not slowed down beyond sharing the
+    /// cores.
     ///
     /// # Errors
     /// [`Error::Io`] if the file cannot be written or reopened. On error the changes stay
     /// pending and searches go on as before (if only the reopening failed, the file
     /// already holds the merged rows: the same contents).
     pub fn commit(&self) -> Result<CommitReport> {
-        let mut st = self.state();
-        self.commit_locked(&mut st, false)
+        self.commit_inner(false)
     }
 
     /// [`Collection::commit`], even with nothing pending: rewrites the file (rebuilding
@@ -428,19 +451,57 @@ impl Collection {
     /// # Errors
     /// As [`Collection::commit`].
     pub fn compact(&self) -> Result<CommitReport> {
-        let mut st = self.state();
-        self.commit_locked(&mut st, true)
+        self.commit_inner(true)
     }
 
-    fn commit_locked(&self, st: &mut State, force: bool) -> Result<CommitReport> {
-        let snap = &st.snap;
-        let pending = snap.delta.len() > 0 || snap.frozen_dead_count > 0;
-        if !pending && !force {
-            return Ok(CommitReport {
-                rows: snap.frozen.len(),
-                ..CommitReport::default()
-            });
+    fn commit_inner(&self, force: bool) -> Result<CommitReport> {
+        let _one = self
+            .committer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let snap = {
+            let mut st = self.state();
+            let snap = st.snap.clone();
+            let pending = snap.delta.len() > 0 || snap.frozen_dead_count > 0;
+            if !pending && !force {
+                return Ok(CommitReport {
+                    rows: snap.frozen.len(),
+                    ..CommitReport::default()
+                });
+            }
+            st.log = Some(Vec::new());
+            snap
+        };
+        let written = self.write_file(&snap);
+        let mut st = self.state();
+        let log = st.log.take().unwrap_or_default();
+        let (report, frozen) = written?;
+        // The new file holds `snap`; replay what changed since onto it.
+        let mut next = State {
+            snap: Snapshot::of(frozen),
+            live: HashMap::new(),
+            log: None,
+        };
+        let d = snap.dims();
+        for change in log {
+            match change {
+                Change::Upsert(key, id) => {
+                    if let Some(v) = st.snap.delta.row(id, d) {
+                        next.upsert(key, v, d);
+                    }
+                }
+                Change::Delete(key) => {
+                    next.kill(key);
+                }
+            }
         }
+        *st = next;
+        self.current.store(Arc::new(st.snap.clone()));
+        Ok(report)
+    }
+
+    /// Writes the merged file of `snap` and maps it.
+    fn write_file(&self, snap: &Snapshot) -> Result<(CommitReport, Arc<Gallery>)> {
         let info = snap.frozen.info();
         let (recorded, user) = commit::recorded_meta(info.meta.as_deref());
         let graph = self.options.hnsw.or(if snap.frozen.has_graph() {
@@ -451,14 +512,23 @@ impl Collection {
         remove_stale_temps(&self.path);
         let report = commit::write_merged(snap, &self.path, graph, user)?;
         let frozen = Arc::new(Gallery::open(&self.path)?);
-        st.snap = Snapshot::of(frozen);
-        st.live.clear();
-        self.current.store(Arc::new(st.snap.clone()));
-        Ok(report)
+        Ok((report, frozen))
     }
 }
 
 impl State {
+    /// Upserts `key` with the prepared vector `v`. Returns whether a live key was replaced.
+    fn upsert(&mut self, key: u64, v: &[f32], d: usize) -> bool {
+        let replaced = self.kill(key);
+        let id = self.snap.delta.len();
+        self.snap.delta = self.snap.delta.push(key, v, d);
+        self.live.insert(key, id);
+        if let Some(log) = &mut self.log {
+            log.push(Change::Upsert(key, id));
+        }
+        replaced
+    }
+
     /// Marks the live row of `key` (delta or committed) deleted. Returns whether there
     /// was one.
     fn kill(&mut self, key: u64) -> bool {
