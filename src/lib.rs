@@ -28,6 +28,8 @@
 //! vecmatch never edits a published file in place.
 
 mod error;
+#[cfg(feature = "capi")]
+pub mod ffi;
 mod filter;
 mod flat;
 pub mod gallery;
