@@ -29,15 +29,15 @@
 #define VECMATCH_VERSION_STRING "0.1.0"
 
 /**
- * Key written to unused result slots of a batch search.
- */
-#define VECMATCH_NO_KEY UINT64_MAX
-
-/**
  * The ABI version of this C API. It changes only on a breaking change (a removed or
  * re-typed function, a changed struct layout or enum value); additions keep it.
  */
 #define VECMATCH_ABI_VERSION 1
+
+/**
+ * Key written to unused result slots of a batch search.
+ */
+#define VECMATCH_NO_KEY UINT64_MAX
 
 /**
  * The result of a fallible C API call. `VECMATCH_OK` is 0; failures are grouped by kind:

@@ -5,17 +5,15 @@ use std::ffi::c_char;
 use super::args;
 use super::boundary::{self, Failure};
 use super::params::{vecmatch_metric, vecmatch_search_params};
+use super::search;
 use super::status::vecmatch_status;
-use crate::{Gallery, Hit};
+use crate::Gallery;
 
 /// An open gallery (opaque). Read-only: every function taking a `const vecmatch_gallery *`
 /// may be called from any number of threads at once on the same handle.
 pub struct vecmatch_gallery {
     pub(crate) inner: Gallery,
 }
-
-/// Key written to unused result slots of a batch search.
-pub const VECMATCH_NO_KEY: u64 = u64::MAX;
 
 /// Boxes a gallery into a handle.
 pub(crate) fn into_handle(g: Gallery) -> *mut vecmatch_gallery {
@@ -209,43 +207,10 @@ pub unsafe extern "C" fn vecmatch_gallery_get(
         })?;
         let dst = out
             .get_mut(..v.len())
-            .ok_or_else(|| too_small("out", v.len(), capacity))?;
+            .ok_or_else(|| search::too_small("out", v.len(), capacity))?;
         dst.copy_from_slice(v);
         Ok(())
     })
-}
-
-fn too_small(name: &str, needed: usize, capacity: usize) -> Failure {
-    Failure::new(
-        vecmatch_status::VECMATCH_ERR_BUFFER_TOO_SMALL,
-        format!("{name} holds {capacity} elements, {needed} needed"),
-    )
-}
-
-/// Reads the optional params (NULL = defaults).
-///
-/// # Safety
-/// `params` must be NULL or valid for reading, with valid key lists.
-unsafe fn read_params<'a>(
-    params: *const vecmatch_search_params,
-    default_k: usize,
-) -> Result<crate::SearchParams<'a>, Failure> {
-    // SAFETY: NULL or valid for reading (the contract).
-    let p = unsafe { params.as_ref() }.copied().unwrap_or_default();
-    // SAFETY: the contract on the key lists.
-    unsafe { p.as_rust(default_k) }
-}
-
-/// Copies hits into the caller's buffers at `offset`.
-fn write_hits(hits: &[Hit], keys: &mut [u64], distances: Option<&mut [f32]>) {
-    for (slot, h) in keys.iter_mut().zip(hits) {
-        *slot = h.key;
-    }
-    if let Some(d) = distances {
-        for (slot, h) in d.iter_mut().zip(hits) {
-            *slot = h.distance;
-        }
-    }
 }
 
 /// Searches one query of `dims` floats. Writes up to `k` hits, best (smallest distance)
@@ -273,32 +238,17 @@ pub unsafe extern "C" fn vecmatch_gallery_search(
     boundary::status(|| {
         // SAFETY: NULL or a live handle (the contract).
         let g = unsafe { args::handle(gallery, "gallery") }?;
-        if query.is_null() {
-            return Err(Failure::null("query"));
-        }
-        // SAFETY: `dims` readable floats (the contract).
-        let query = unsafe { args::slice(query, dims, "query") }?;
-        if keys.is_null() {
-            return Err(Failure::null("keys"));
-        }
-        // SAFETY: `capacity` writable keys (the contract).
-        let keys = unsafe { args::slice_mut(keys, capacity, "keys") }?;
-        let distances = if distances.is_null() {
-            None
-        } else {
-            // SAFETY: `capacity` writable floats (the contract).
-            Some(unsafe { args::slice_mut(distances, capacity, "distances") }?)
+        let out = search::Out {
+            keys,
+            distances,
+            capacity,
         };
-        args::require_out(out_len, "out_len")?;
-        // SAFETY: the contract on `params`.
-        let p = unsafe { read_params(params, capacity) }?;
-        if p.k > capacity {
-            return Err(too_small("keys", p.k, capacity));
+        // SAFETY: the contract on the query, params and output buffers.
+        unsafe {
+            search::one(query, dims, params, out, out_len, |q, p| {
+                g.inner.search(q, p)
+            })
         }
-        let hits = g.inner.search(query, &p)?;
-        write_hits(&hits, keys, distances);
-        // SAFETY: checked above; writable is the contract.
-        unsafe { args::write_out(out_len, hits.len(), "out_len") }
     })
 }
 
@@ -330,59 +280,22 @@ pub unsafe extern "C" fn vecmatch_gallery_search_batch(
     boundary::status(|| {
         // SAFETY: NULL or a live handle (the contract).
         let g = unsafe { args::handle(gallery, "gallery") }?;
-        if queries.is_null() {
-            return Err(Failure::null("queries"));
-        }
-        if keys.is_null() {
-            return Err(Failure::null("keys"));
-        }
-        if out_lens.is_null() {
-            return Err(Failure::null("out_lens"));
-        }
-        if n_queries == 0 {
-            return Err(Failure::invalid("n_queries is 0"));
-        }
-        if dims != g.inner.dims() {
-            return Err(crate::Error::DimensionMismatch {
-                expected: g.inner.dims(),
-                found: dims,
-            }
-            .into());
-        }
-        let total = n_queries
-            .checked_mul(dims)
-            .ok_or_else(|| Failure::invalid("n_queries × dims overflows"))?;
-        // SAFETY: `n_queries × dims` readable floats (the contract).
-        let queries = unsafe { args::slice(queries, total, "queries") }?;
-        // SAFETY: `capacity` writable keys (the contract).
-        let keys = unsafe { args::slice_mut(keys, capacity, "keys") }?;
-        let mut distances = if distances.is_null() {
-            None
-        } else {
-            // SAFETY: `capacity` writable floats (the contract).
-            Some(unsafe { args::slice_mut(distances, capacity, "distances") }?)
+        let batch = search::Batch {
+            queries,
+            n_queries,
+            dims,
+            expected_dims: g.inner.dims(),
         };
-        // SAFETY: `n_queries` writable counts (the contract).
-        let out_lens = unsafe { args::slice_mut(out_lens, n_queries, "out_lens") }?;
-        // SAFETY: the contract on `params`.
-        let p = unsafe { read_params(params, capacity / n_queries) }?;
-        let needed = n_queries
-            .checked_mul(p.k)
-            .ok_or_else(|| Failure::invalid("n_queries × k overflows"))?;
-        if needed > capacity {
-            return Err(too_small("keys", needed, capacity));
+        let out = search::Out {
+            keys,
+            distances,
+            capacity,
+        };
+        // SAFETY: the contract on the queries, params and output buffers.
+        unsafe {
+            search::many(batch, params, out, out_lens, |q, p| {
+                g.inner.search_batch(q, p)
+            })
         }
-        let results = g.inner.search_batch(queries, &p)?;
-        for (i, hits) in results.iter().enumerate() {
-            let row = i * p.k..(i + 1) * p.k;
-            keys[row.clone()].fill(VECMATCH_NO_KEY);
-            let mut d = distances.as_deref_mut().map(|d| &mut d[row.clone()]);
-            if let Some(d) = d.as_deref_mut() {
-                d.fill(f32::INFINITY);
-            }
-            write_hits(hits, &mut keys[row], d);
-            out_lens[i] = hits.len();
-        }
-        Ok(())
     })
 }

@@ -25,10 +25,12 @@ mod builder;
 mod gallery;
 mod library;
 mod params;
+mod search;
 mod status;
 
 pub use builder::*;
 pub use gallery::*;
 pub use library::*;
 pub use params::*;
+pub use search::VECMATCH_NO_KEY;
 pub use status::{vecmatch_status, vecmatch_status_str};
