@@ -29,6 +29,8 @@
 
 mod collection;
 mod error;
+#[cfg(feature = "capi")]
+pub mod ffi;
 mod filter;
 mod flat;
 pub mod gallery;

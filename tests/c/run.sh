@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds the static library with the C API and runs the C tests in tests/c/ against the
+# committed header: once under AddressSanitizer + UndefinedBehaviorSanitizer, once under
+# valgrind (memcheck), plus a C++ compile of the header. Called by .ci/run.
+#   bash tests/c/run.sh            # all
+#   ROWS=2000 bash tests/c/run.sh  # gallery size for the sanitizer run (default 1000)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+CC=${CC:-cc}
+CXX=${CXX:-c++}
+ROWS=${ROWS:-1000}
+VALGRIND_ROWS=${VALGRIND_ROWS:-1000}
+out=target/ctest
+mkdir -p "$out"
+
+cargo build --locked --features capi --lib
+lib=target/debug/libvecmatch.a
+libs=(-lpthread -ldl -lm)
+warn=(-std=c11 -Wall -Wextra -Werror -pedantic -Wno-unused-parameter)
+
+echo "--- C tests under ASan + UBSan ($ROWS rows)"
+"$CC" "${warn[@]}" -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+  -fno-sanitize-recover=all -Iinclude tests/c/test_api.c "$lib" "${libs[@]}" -o "$out/test_api_asan"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  "$out/test_api_asan" data/minilm-5k "$ROWS"
+
+echo "--- header as C++"
+"$CXX" -std=c++11 -Wall -Wextra -Werror -pedantic -Iinclude tests/c/header_cpp.cpp "$lib" \
+  "${libs[@]}" -o "$out/header_cpp"
+"$out/header_cpp"
+
+echo "--- C tests under valgrind ($VALGRIND_ROWS rows)"
+if ! command -v valgrind >/dev/null; then
+  echo "valgrind is not installed (apt-get install -y valgrind)" >&2
+  exit 1
+fi
+# The optimised library keeps memcheck's run short; the sanitizer run above used the
+# debug one (overflow checks and debug assertions on).
+cargo build --locked --release --features capi --lib
+"$CC" "${warn[@]}" -g -O1 -Iinclude tests/c/test_api.c target/release/libvecmatch.a "${libs[@]}" \
+  -o "$out/test_api"
+valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+  --show-leak-kinds=definite "$out/test_api" data/minilm-5k "$VALGRIND_ROWS"
+echo "C tests passed"
