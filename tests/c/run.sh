@@ -13,8 +13,10 @@ VALGRIND_ROWS=${VALGRIND_ROWS:-1000}
 out=target/ctest
 mkdir -p "$out"
 
-cargo build --locked --features capi --lib
-lib=target/debug/libvecmatch.a
+# One optimised build serves all runs (it shares artifacts with `cargo bench --no-run`);
+# the sanitizers instrument the C side, and Rust's own tests cover the library.
+cargo build --locked --release --features capi --lib
+lib=target/release/libvecmatch.a
 libs=(-lpthread -ldl -lm)
 warn=(-std=c11 -Wall -Wextra -Werror -pedantic -Wno-unused-parameter)
 
@@ -35,11 +37,7 @@ if ! command -v valgrind >/dev/null; then
   echo "valgrind is not installed (apt-get install -y valgrind)" >&2
   exit 1
 fi
-# The optimised library keeps memcheck's run short; the sanitizer run above used the
-# debug one (overflow checks and debug assertions on).
-cargo build --locked --release --features capi --lib
-"$CC" "${warn[@]}" -g -O1 -Iinclude tests/c/test_api.c target/release/libvecmatch.a "${libs[@]}" \
-  -o "$out/test_api"
+"$CC" "${warn[@]}" -g -O1 -Iinclude tests/c/test_api.c "$lib" "${libs[@]}" -o "$out/test_api"
 valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
   --show-leak-kinds=definite "$out/test_api" data/minilm-5k "$VALGRIND_ROWS"
 echo "C tests passed"
