@@ -29,18 +29,26 @@ fn galleries() -> &'static [Gallery] {
         };
         let vectors: Vec<f32> = (0..ROWS as usize * DIMS).map(|_| next()).collect();
         let keys: Vec<u64> = (0..ROWS).map(key).collect();
-        [(Metric::Cosine, true), (Metric::Dot, true), (Metric::L2, false)]
-            .into_iter()
-            .map(|(metric, graph)| {
-                let mut b = GalleryBuilder::new(DIMS, metric).unwrap();
-                b.add_batch(&keys, &vectors).unwrap();
-                if graph {
-                    b.hnsw(HnswParams { m: 6, ef_construction: 32, ..HnswParams::default() })
-                        .unwrap();
-                }
-                b.build_in_memory().unwrap()
-            })
-            .collect()
+        [
+            (Metric::Cosine, true),
+            (Metric::Dot, true),
+            (Metric::L2, false),
+        ]
+        .into_iter()
+        .map(|(metric, graph)| {
+            let mut b = GalleryBuilder::new(DIMS, metric).unwrap();
+            b.add_batch(&keys, &vectors).unwrap();
+            if graph {
+                b.hnsw(HnswParams {
+                    m: 6,
+                    ef_construction: 32,
+                    ..HnswParams::default()
+                })
+                .unwrap();
+            }
+            b.build_in_memory().unwrap()
+        })
+        .collect()
     })
 }
 
@@ -68,7 +76,10 @@ impl Input<'_> {
 
 fn check(hits: &[Hit], p: &SearchParams<'_>) {
     assert!(hits.len() <= p.k);
-    assert!(hits.windows(2).all(|w| w[0].cmp_rank(&w[1]).is_lt()), "unsorted or duplicate");
+    assert!(
+        hits.windows(2).all(|w| w[0].cmp_rank(&w[1]).is_lt()),
+        "unsorted or duplicate"
+    );
     for h in hits {
         assert!(!h.distance.is_nan());
         if let Some(m) = p.max_distance {
@@ -98,7 +109,11 @@ fuzz_target!(|data: &[u8]| {
     let filter_keys: Vec<u64> = (0..n_filter)
         .map(|_| {
             let x = inp.u16();
-            if x & 0x8000 != 0 { u64::from(x) } else { key(u64::from(x) % ROWS) }
+            if x & 0x8000 != 0 {
+                u64::from(x)
+            } else {
+                key(u64::from(x) % ROWS)
+            }
         })
         .collect();
     let filter = match (flags >> 5) & 3 {
@@ -110,7 +125,14 @@ fuzz_target!(|data: &[u8]| {
         0 => None,
         t => Some(usize::from(t - 1)),
     };
-    let p = SearchParams { k, ef, max_distance, filter, exact: flags & 0x80 != 0, threads };
+    let p = SearchParams {
+        k,
+        ef,
+        max_distance,
+        filter,
+        exact: flags & 0x80 != 0,
+        threads,
+    };
     let n_queries = usize::from(inp.u8() % 4) + 1;
     let queries: Vec<f32> = (0..n_queries * DIMS).map(|_| inp.f32()).collect();
     if let Ok(hits) = g.search(&queries[..DIMS], &p) {
