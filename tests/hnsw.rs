@@ -86,8 +86,7 @@ fn graph_invariants_hold() {
     assert_eq!(r.unreachable, 0, "{r:?}");
     assert!(r.max_degree0 <= 32 && r.max_degree0 > 0);
     assert!(r.max_level >= 1);
-    // Upper levels hold about n / M^level nodes each (not every node: hnsw_rs keeps empty
-    // neighbour lists for all 16 of its layers on every point).
+    // Upper levels hold about n / M^level nodes each (not every node).
     assert_eq!(r.upper_nodes.len(), r.max_level);
     assert!(
         r.upper_nodes[0] > 5000 / 32 && r.upper_nodes[0] < 5000 / 8,
@@ -97,7 +96,7 @@ fn graph_invariants_hold() {
     g.verify().unwrap();
     let meta: serde_json::Value = serde_json::from_str(&g.info().meta.unwrap()).unwrap();
     assert_eq!(meta["hnsw"]["m"], 16);
-    assert_eq!(meta["hnsw"]["builder"], "hnsw_rs");
+    assert_eq!(meta["hnsw"]["builder"], "native");
 }
 
 #[test]
@@ -181,6 +180,7 @@ fn small_and_odd_galleries() {
             m: 4,
             ef_construction: 20,
             seed: 1,
+            ..HnswParams::default()
         })
         .unwrap();
         let g = b.build_in_memory().unwrap();
@@ -283,6 +283,7 @@ fn dot_metric_with_large_norms_builds() {
         m: 8,
         ef_construction: 40,
         seed: 2,
+        ..HnswParams::default()
     })
     .unwrap();
     let g = b.build_in_memory().unwrap();

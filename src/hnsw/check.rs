@@ -114,7 +114,7 @@ pub(crate) fn repair(g: &mut FrozenGraph, vectors: &[f32], dims: usize, metric: 
     let row = |r: usize| &vectors[r * dims..(r + 1) * dims];
     let mut repaired = 0;
     for _round in 0..8 {
-        let seen = reachable(n, g.entry_point as usize, |r| &g.layer0[r]);
+        let seen = reachable(n, g.entry_point as usize, |r| g.neighbors0(r));
         let lost: Vec<usize> = (0..n).filter(|&r| !seen[r]).collect();
         if lost.is_empty() {
             break;
@@ -131,12 +131,12 @@ pub(crate) fn repair(g: &mut FrozenGraph, vectors: &[f32], dims: usize, metric: 
             near.sort_by(|a, b| a.0.total_cmp(&b.0));
             let Some(&(_, v)) = near
                 .iter()
-                .find(|(_, v)| g.layer0[*v].len() < g.m0)
+                .find(|(_, v)| g.neighbors0(*v).len() < g.m0)
                 .or(near.first())
             else {
                 continue;
             };
-            let links = &mut g.layer0[v];
+            let mut links = g.neighbors0(v).to_vec();
             if links.len() >= g.m0 {
                 // Replace v's farthest neighbour; a later round reconnects it if needed.
                 if let Some((i, _)) = links
@@ -150,8 +150,12 @@ pub(crate) fn repair(g: &mut FrozenGraph, vectors: &[f32], dims: usize, metric: 
             } else {
                 links.push(u as u32);
             }
-            if g.layer0[u].len() < g.m0 && !g.layer0[u].contains(&(v as u32)) {
-                g.layer0[u].push(v as u32);
+            g.set_neighbors0(v, &links);
+            let back = g.neighbors0(u);
+            if back.len() < g.m0 && !back.contains(&(v as u32)) {
+                let mut back = back.to_vec();
+                back.push(v as u32);
+                g.set_neighbors0(u, &back);
             }
             repaired += 1;
         }
