@@ -251,7 +251,11 @@ impl GalleryBuilder {
     /// # Errors
     /// Only on internal inconsistencies (reported as [`Error::Corrupt`]).
     pub fn build_in_memory(&self) -> Result<Gallery> {
-        let bytes = self.with_parts(writer::encode_to_vec)?;
-        Gallery::from_bytes(&bytes)
+        self.with_parts(|p| {
+            let len = writer::encoded_len(p)
+                .and_then(|l| usize::try_from(l).ok())
+                .ok_or_else(|| Error::InvalidArgument("gallery too large for memory".into()))?;
+            Gallery::from_fill(len, |buf| writer::encode_into(p, buf))
+        })
     }
 }

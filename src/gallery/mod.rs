@@ -140,6 +140,14 @@ impl Gallery {
         Self::from_storage(Storage::from_bytes(bytes))
     }
 
+    /// A gallery of `len` bytes written in place by `fill` (the in-memory build path).
+    pub(crate) fn from_fill(
+        len: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<()>,
+    ) -> Result<Gallery> {
+        Self::from_storage(Storage::filled(len, fill)?)
+    }
+
     fn from_storage(storage: Storage) -> Result<Gallery> {
         let layout = layout::parse(storage.bytes())?;
         let g = Gallery {
