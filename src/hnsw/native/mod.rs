@@ -28,7 +28,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::types::Metric;
 
-use super::graph::FrozenGraph;
+use super::graph::{FrozenGraph, GraphView};
 use super::{GraphBuilder, HnswParams, Progress};
 use insert::{Entry, Graph};
 use links::Links;
@@ -72,33 +72,142 @@ impl GraphBuilder for NativeBuilder {
             links: Links::new(p.m, draw_levels(n, p.m, p.seed)),
             entry: Mutex::new(None),
         };
-        let pool = Pool::default();
-        let serial = rayon::current_num_threads() <= 1;
-        g.insert(0, &mut pool.take().scratch);
-        let mut done = 1;
-        while done < n {
-            let end = (done + CHUNK).min(n);
-            if serial {
-                let mut lease = pool.take();
-                for r in done..end {
-                    g.insert(r as u32, &mut lease.scratch);
-                }
-            } else {
-                (done..end)
-                    .into_par_iter()
-                    .for_each_init(|| pool.take(), |l, r| g.insert(r as u32, &mut l.scratch));
-            }
-            done = end;
-            progress.report(done, n);
-        }
-        drop(pool);
-        let entry = match g.entry.into_inner() {
-            Ok(e) => e,
-            Err(p) => p.into_inner(),
-        }
-        .unwrap_or(Entry { row: 0, level: 0 });
-        Ok(g.links.freeze(entry.row, entry.level, p.ef_construction))
+        insert_rows(&g, 0..n, progress);
+        Ok(finish(g, p))
     }
+}
+
+/// Inserts `rows` in order with one thread, else in parallel chunks, reporting progress
+/// after each chunk.
+fn insert_rows(g: &Graph<'_>, rows: std::ops::Range<usize>, progress: &Progress) {
+    let n = g.links.len();
+    let pool = Pool::default();
+    let serial = rayon::current_num_threads() <= 1;
+    let mut done = rows.start;
+    // The first row of an empty graph becomes the entry point before any other is
+    // inserted.
+    if done < rows.end && lock(&g.entry).is_none() {
+        g.insert(done as u32, &mut pool.take().scratch);
+        done += 1;
+    }
+    while done < rows.end {
+        let end = (done + CHUNK).min(rows.end);
+        if serial {
+            let mut lease = pool.take();
+            for r in done..end {
+                g.insert(r as u32, &mut lease.scratch);
+            }
+        } else {
+            (done..end)
+                .into_par_iter()
+                .for_each_init(|| pool.take(), |l, r| g.insert(r as u32, &mut l.scratch));
+        }
+        done = end;
+        progress.report(done, n);
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+/// Freezes the built graph.
+fn finish(g: Graph<'_>, p: &HnswParams) -> FrozenGraph {
+    let entry = match g.entry.into_inner() {
+        Ok(e) => e,
+        Err(p) => p.into_inner(),
+    }
+    .unwrap_or(Entry { row: 0, level: 0 });
+    g.links.freeze(entry.row, entry.level, p.ef_construction)
+}
+
+/// Inserts rows `view.header.count..n` of `vectors` (all `n` rows, the old ones first and
+/// unchanged) into the graph `view` built over the old rows, instead of rebuilding: the
+/// frozen lists are copied into the builder's arrays (old rows keep their levels, new
+/// rows draw theirs from `p.seed`), and the new rows are inserted as in a build. `p.m` is
+/// ignored: the graph's M is kept. Repair and checks are the caller's, as after a build.
+/// Cost: a copy of the graph plus the insertions, against a build's insertion of all
+/// rows (see ARCHITECTURE.md for measurements).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] if `vectors` holds fewer rows than the graph, more than
+/// 2^32-1, or the graph's degrees are not M and 2·M.
+#[allow(dead_code)] // For the collection's commit (issue 6); exercised by the tests below.
+pub(crate) fn extend(
+    view: &GraphView<'_>,
+    vectors: &[f32],
+    dims: usize,
+    metric: Metric,
+    p: &HnswParams,
+    progress: &Progress,
+) -> Result<FrozenGraph> {
+    let old = view.header.count as usize;
+    let n = vectors.len() / dims.max(1);
+    let m = view.header.m as usize;
+    if n < old || n > u32::MAX as usize {
+        return Err(Error::InvalidArgument(format!(
+            "cannot extend a graph of {old} rows to {n}"
+        )));
+    }
+    if !(2..=128).contains(&m) || view.header.m0 as usize != 2 * m {
+        return Err(Error::InvalidArgument(format!(
+            "graph degrees M={m}, M0={} are not M and 2·M",
+            view.header.m0
+        )));
+    }
+    let mut levels = draw_levels(n, m, p.seed);
+    levels[..old].fill(0);
+    let top = view.max_level();
+    for l in 1..=top {
+        for &r in view.level_nodes(l) {
+            if (r as usize) < old {
+                levels[r as usize] = l as u8;
+            }
+        }
+    }
+    let links = Links::new(m, levels);
+    let mut buf = Vec::new();
+    for r in 0..old {
+        buf.clear();
+        buf.extend(
+            view.neighbors0(r)
+                .iter()
+                .copied()
+                .filter(|&x| (x as usize) < old),
+        );
+        links.list(r as u32, 0).set(buf.iter().copied(), 0);
+        for l in 1..=usize::from(links.levels[r]) {
+            buf.clear();
+            buf.extend(
+                view.neighbors_upper(l, r as u32)
+                    .iter()
+                    .copied()
+                    .filter(|&x| (x as usize) < old && usize::from(links.levels[x as usize]) >= l),
+            );
+            links.list(r as u32, l).set(buf.iter().copied(), 0);
+        }
+    }
+    let ep = view.header.entry_point;
+    if old > 0 && ep as usize >= old {
+        return Err(Error::corrupt("GRAPH section: entry point out of range"));
+    }
+    let entry = (old > 0).then(|| Entry {
+        row: ep,
+        level: usize::from(links.levels[ep as usize]),
+    });
+    let g = Graph {
+        vectors,
+        dims,
+        metric,
+        ef_construction: p.ef_construction,
+        links,
+        entry: Mutex::new(entry),
+    };
+    insert_rows(&g, old..n, progress);
+    Ok(finish(g, &HnswParams { m, ..*p }))
 }
 
 /// The level of every row: `⌊-ln(u) / ln(m)⌋` for `u` uniform in (0, 1], from a
@@ -122,6 +231,98 @@ fn draw_levels(n: usize, m: usize, seed: u64) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filter::RowSet;
+    use crate::gallery::View;
+    use crate::hnsw::search::search;
+    use crate::types::SearchParams;
+
+    fn fvecs(name: &str) -> (usize, Vec<f32>) {
+        let path = format!("{}/data/minilm-5k/{name}", env!("CARGO_MANIFEST_DIR"));
+        let b = std::fs::read(path).unwrap();
+        let d = u32::from_le_bytes(b[..4].try_into().unwrap()) as usize;
+        let v = b
+            .chunks_exact(4 * (d + 1))
+            .flat_map(|r| r[4..].chunks_exact(4))
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        (d, v)
+    }
+
+    /// Recall@10 of the graph against exact search, over the shipped queries.
+    fn recall(bytes: &[u8], vectors: &[f32], d: usize, ef: usize) -> f64 {
+        let n = vectors.len() / d;
+        let keys: Vec<u64> = (0..n as u64).collect();
+        let view = View {
+            metric: Metric::Dot,
+            dims: d,
+            vectors,
+            keys: &keys,
+            key_index: &[],
+        };
+        let g = GraphView::parse(bytes, n).unwrap();
+        let (_, queries) = fvecs("query.fvecs");
+        let p = SearchParams {
+            k: 10,
+            ef,
+            ..SearchParams::default()
+        };
+        let mut hit = 0;
+        for q in queries.chunks_exact(d) {
+            let mut exact: Vec<(f32, u64)> = vectors
+                .chunks_exact(d)
+                .zip(0..)
+                .map(|(r, k)| (crate::metric::distance(Metric::Dot, q, r), k))
+                .collect();
+            exact.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let truth: Vec<u64> = exact[..10].iter().map(|e| e.1).collect();
+            let got = search(&view, &g, q, &RowSet::All, &p);
+            hit += got.iter().filter(|h| truth.contains(&h.key)).count();
+        }
+        hit as f64 / (queries.len() / d * 10) as f64
+    }
+
+    #[test]
+    fn extending_a_graph_matches_a_rebuild() {
+        let (d, base) = fvecs("base.fvecs");
+        let n = base.len() / d;
+        let old = n - n / 10;
+        let p = HnswParams::default();
+        let none = Progress::default();
+        let t = std::time::Instant::now();
+        let full = NativeBuilder
+            .build(&base, d, Metric::Dot, &p, &none)
+            .unwrap()
+            .to_bytes();
+        let t_full = t.elapsed();
+        let part = NativeBuilder
+            .build(&base[..old * d], d, Metric::Dot, &p, &none)
+            .unwrap()
+            .to_bytes();
+        let t = std::time::Instant::now();
+        let view = GraphView::parse(&part, old).unwrap();
+        let mut grown = extend(&view, &base, d, Metric::Dot, &p, &none).unwrap();
+        crate::hnsw::repair(&mut grown, &base, d, Metric::Dot);
+        let t_extend = t.elapsed();
+        let grown = grown.to_bytes();
+        let report = crate::hnsw::check(&GraphView::parse(&grown, n).unwrap()).unwrap();
+        assert_eq!(report.nodes, n);
+        assert_eq!(report.unreachable, 0, "{report:?}");
+        for ef in [16, 64] {
+            let (a, b) = (recall(&full, &base, d, ef), recall(&grown, &base, d, ef));
+            eprintln!(
+                "ef {ef}: rebuild {a:.4} ({t_full:?}), +{} rows into {old}: {b:.4} ({t_extend:?})",
+                n - old
+            );
+            assert!(b >= a - 0.02, "ef {ef}: extended {b} vs rebuilt {a}");
+        }
+        // A graph of 0 rows extends like a build; fewer rows than the graph is refused.
+        let empty = FrozenGraph::empty(0, 16, 200).to_bytes();
+        let view = GraphView::parse(&empty, 0).unwrap();
+        let g = extend(&view, &base[..50 * d], d, Metric::Dot, &p, &none).unwrap();
+        assert_eq!(g.count, 50);
+        let view = GraphView::parse(&part, old).unwrap();
+        assert!(extend(&view, &base[..10 * d], d, Metric::Dot, &p, &none).is_err());
+    }
 
     #[test]
     fn levels_follow_the_geometric_law_and_the_seed() {
