@@ -8,7 +8,9 @@
 //! `DIR` holds `base.fvecs` and `query.fvecs` (ground truth is recomputed exactly for
 //! every slice, metric dot on unit vectors). Defaults: all rows, `native,hnsw_rs`, 2
 //! threads, ef `10,16,32,64,128,256`. Each build prints one line: rows, builder, seconds,
-//! vectors/s, seconds / (n · log2 n) in ns, and recall@10 at each ef (batch search).
+//! vectors/s, seconds / (n · log2 n) in ns, mean layer-0 degree, repaired nodes, the peak
+//! RSS growth while building (the graph, then the gallery's final buffer: the builder
+//! already holds the vectors) against vectors + graph, and recall@10 at each ef.
 use std::time::Instant;
 
 use vecmatch::{Builder, GalleryBuilder, HnswParams, Metric, SearchParams};
@@ -25,6 +27,19 @@ fn fvecs(path: &str) -> Result<(usize, Vec<f32>), Box<dyn std::error::Error>> {
         })
         .collect();
     Ok((d, v))
+}
+
+/// A `/proc/self/status` field in bytes (Linux; 0 elsewhere).
+fn status_bytes(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
 }
 
 fn list<T: std::str::FromStr>(s: Option<&String>, default: &str) -> Vec<T> {
@@ -73,16 +88,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .unwrap_or(0x5EED),
                 ..HnswParams::default()
             })?;
+            let rss0 = status_bytes("VmRSS:");
+            // Resets the peak RSS (VmHWM) to the current RSS (Linux >= 4.0).
+            let _ = std::fs::write("/proc/self/clear_refs", "5");
             let t0 = Instant::now();
             let g = pool.install(|| b.build_in_memory())?;
             let s = t0.elapsed().as_secs_f64();
+            let peak = status_bytes("VmHWM:").saturating_sub(rss0) as f64 / 1048576.0;
+            let info = g.info();
+            let size = |name: &str| {
+                info.sections
+                    .iter()
+                    .find(|x| x.name == name)
+                    .map_or(0, |x| x.length) as f64
+                    / 1048576.0
+            };
+            let (vecs, graph) = (size("VECTORS"), size("GRAPH"));
             let rep = g.graph_report()?.unwrap_or_default();
             let mut line = format!(
-                "{n:>8} {name:>8} {s:>8.2} s {:>8.0} vec/s {:>6.1} ns/(n log2 n) deg0 {:.1} repaired {} recall",
+                "{n:>8} {name:>8} {s:>8.2} s {:>8.0} vec/s {:>6.1} ns/(n log2 n) deg0 {:.1} repaired {} peak ΔRSS {peak:.1} MiB = {:.2} × (vectors {vecs:.1} + graph {graph:.1}) recall",
                 n as f64 / s,
                 s * 1e9 / (n as f64 * (n as f64).log2()),
                 rep.edges0 as f64 / n as f64,
-                rep.repaired
+                rep.repaired,
+                peak / (vecs + graph)
             );
             for &ef in &efs {
                 let p = SearchParams {
