@@ -5,6 +5,8 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::hnsw::{self, GraphReport, HnswParams, Progress};
+
+use super::buffer::RowBuffer;
 use crate::metric::{check_finite, normalize_in_place};
 use crate::types::{ElementType, Metric};
 
@@ -38,7 +40,7 @@ use super::writer::{self, Parts};
 pub struct GalleryBuilder {
     dims: usize,
     metric: Metric,
-    vectors: Vec<f32>,
+    vectors: RowBuffer,
     keys: Vec<u64>,
     seen: HashSet<u64>,
     user_meta: Option<String>,
@@ -60,7 +62,7 @@ impl GalleryBuilder {
         Ok(GalleryBuilder {
             dims,
             metric,
-            vectors: Vec::new(),
+            vectors: RowBuffer::new(),
             keys: Vec::new(),
             seen: HashSet::new(),
             user_meta: None,

@@ -1,6 +1,7 @@
 //! The gallery: an immutable set of vectors with unique `u64` keys in one file (format v1,
 //! see ARCHITECTURE.md), opened by memory map or held in memory.
 
+mod buffer;
 mod builder;
 pub mod format;
 mod layout;
