@@ -1,4 +1,4 @@
-//! HNSW: build throughput (1 and 2 threads), single-query QPS at fixed recall@10 (0.95,
+//! HNSW: build throughput (native and hnsw_rs builders, 1 and 2 threads), single-query QPS at fixed recall@10 (0.95,
 //! 0.99) against the exact-search baseline on the shipped real data, and `Gallery::open`
 //! time for galleries with a graph of 20,000 and 200,000 rows. Ratios are printed at the
 //! end, each measured within this run.
@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
-use vecmatch::{Gallery, GalleryBuilder, HnswParams, Metric, SearchParams};
+use vecmatch::{Builder, Gallery, GalleryBuilder, HnswParams, Metric, SearchParams};
 
 fn read_xvecs(path: &Path) -> (usize, Vec<[u8; 4]>) {
     let b = std::fs::read(path).expect("dataset file");
@@ -102,19 +102,27 @@ fn main() {
     let gt: Vec<i32> = gt.into_iter().map(i32::from_le_bytes).collect();
     let n = base.len() / d;
 
-    // Build throughput.
+    // Build throughput: the native builder, and hnsw_rs as the baseline.
     let mut build = Vec::new();
     let mut g = None;
-    for threads in [1usize, 2] {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .expect("pool");
-        let b = builder(&base, d, Some(HnswParams::default()));
-        let t0 = Instant::now();
-        let built = pool.install(|| b.build_in_memory()).expect("build");
-        build.push((threads, n as f64 / t0.elapsed().as_secs_f64()));
-        g = Some(built);
+    for kind in [Builder::Native, Builder::HnswRs] {
+        for threads in [1usize, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("pool");
+            let params = HnswParams {
+                builder: kind,
+                ..HnswParams::default()
+            };
+            let b = builder(&base, d, Some(params));
+            let t0 = Instant::now();
+            let built = pool.install(|| b.build_in_memory()).expect("build");
+            build.push((kind, threads, n as f64 / t0.elapsed().as_secs_f64()));
+            if kind == Builder::Native {
+                g = Some(built);
+            }
+        }
     }
     let g = g.expect("built");
     let exact = builder(&base, d, None).build_in_memory().expect("flat");
@@ -181,8 +189,16 @@ fn main() {
     }
 
     println!("\nHNSW on data/minilm-5k ({n} x {d}, M=16, ef_construction=200), same run:");
-    for (t, vps) in &build {
-        println!("  build, {t} thread(s): {vps:.0} vectors/s");
+    for (kind, t, vps) in &build {
+        let base = build
+            .iter()
+            .find(|(k, bt, _)| *k == Builder::HnswRs && bt == t)
+            .map_or(f64::NAN, |x| x.2);
+        println!(
+            "  build ({}), {t} thread(s): {vps:.0} vectors/s = {:.2}x hnsw_rs",
+            kind.name(),
+            vps / base
+        );
     }
     let exact_qps = qps(
         &exact,

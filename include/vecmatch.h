@@ -241,6 +241,11 @@ typedef struct {
      */
     bool graph;
     /**
+     * Whether that graph is the old one with the added rows inserted (rows were only
+     * added), rather than rebuilt.
+     */
+    bool graph_extended;
+    /**
      * Wall-clock seconds the commit took.
      */
     double seconds;
@@ -530,7 +535,8 @@ vecmatch_status vecmatch_collection_get(const vecmatch_collection *collection,
 
 /**
  * Writes a new file holding exactly the live vectors (deleted ones are physically gone),
- * with its graph rebuilt when the collection has one, publishes it atomically (temporary
+ * with its graph (extended by the added rows when rows were only added, otherwise
+ * rebuilt) when the collection has one, publishes it atomically (temporary
  * file, fsync, rename, directory fsync) and switches new searches to it; searches already
  * running finish on the old file. `*out_report` (may be NULL) says what was done.
  *

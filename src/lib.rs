@@ -43,7 +43,7 @@ mod types;
 pub use collection::{Collection, CollectionOptions, CollectionStats, CommitReport};
 pub use error::{Error, Result};
 pub use gallery::{Gallery, GalleryBuilder, GalleryInfo, OpenOptions, SectionInfo};
-pub use hnsw::{GraphReport, HnswParams, Progress};
+pub use hnsw::{Builder, GraphReport, HnswParams, Progress};
 pub use metric::hardware_acceleration;
 pub use topk::TopK;
 pub use types::{ElementType, Hit, KeyFilter, Metric, SearchParams};

@@ -398,6 +398,7 @@ fn commit_keeps_graph_parameters_and_user_note() {
         m: 6,
         ef_construction: 40,
         seed: 9,
+        ..HnswParams::default()
     })
     .unwrap();
     b.write(&path).unwrap();

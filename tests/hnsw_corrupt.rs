@@ -34,6 +34,7 @@ fn original() -> &'static (Vec<u8>, usize) {
             m: 6,
             ef_construction: 40,
             seed: 3,
+            ..HnswParams::default()
         })
         .unwrap();
         let g = b.build_in_memory().unwrap();

@@ -1,13 +1,15 @@
 //! Commit: merge the frozen rows, the delta and the deletes of a snapshot into a new
-//! gallery file (deleted rows are not copied), rebuild its graph, and publish it
-//! atomically.
+//! gallery file (deleted rows are not copied), extend or rebuild its graph, and publish
+//! it atomically.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::error::Result;
 use crate::gallery::GalleryBuilder;
-use crate::hnsw::HnswParams;
+use crate::gallery::buffer::RowBuffer;
+use crate::hnsw::graph::GraphView;
+use crate::hnsw::{Builder, HnswParams};
 
 use super::snapshot::Snapshot;
 
@@ -24,19 +26,23 @@ pub struct CommitReport {
     pub removed: usize,
     /// Size of the new file in bytes.
     pub bytes: u64,
-    /// Whether the new file carries an HNSW graph (rebuilt from scratch).
+    /// Whether the new file carries an HNSW graph.
     pub graph: bool,
+    /// Whether that graph is the old file's with the added rows inserted (rows were only
+    /// added since the last commit), rather than rebuilt from scratch.
+    pub graph_extended: bool,
     /// Time to merge, build the graph, write, fsync and rename.
     pub duration: Duration,
 }
 
 /// The live rows of `snap`, frozen rows first (in row order), then delta rows (in
 /// insertion order): values as stored (already normalised), keys unique.
-fn merged_rows(snap: &Snapshot) -> Result<(Vec<f32>, Vec<u64>)> {
+fn merged_rows(snap: &Snapshot) -> Result<(RowBuffer, Vec<u64>)> {
     let d = snap.dims();
     let view = snap.frozen.view()?;
     let n = snap.len();
-    let mut vectors = Vec::with_capacity(n.saturating_mul(d));
+    let mut vectors = RowBuffer::new();
+    vectors.reserve(n.saturating_mul(d));
     let mut keys = Vec::with_capacity(n);
     for (row, &key) in view.keys.iter().enumerate() {
         if !snap.frozen_dead.has(row) {
@@ -53,6 +59,25 @@ fn merged_rows(snap: &Snapshot) -> Result<(Vec<f32>, Vec<u64>)> {
     Ok((vectors, keys))
 }
 
+/// The old file's graph, if the commit can insert the added rows into it instead of
+/// rebuilding: no row of the old file was deleted or replaced (its rows come first in
+/// the merged file, unchanged), it has a graph with the requested M (and 2·M on layer
+/// 0) and passes the graph checks, and the native builder is asked for. Deletes rebuild:
+/// unlinking rows from a graph is not implemented, and a rebuild also reclaims their
+/// place in the neighbour lists.
+fn extendable<'a>(snap: &'a Snapshot, p: &HnswParams) -> Result<Option<GraphView<'a>>> {
+    if snap.frozen_dead_count > 0 || p.builder != Builder::Native {
+        return Ok(None);
+    }
+    // The old graph is checked first (O(edges), cheap next to the insertions): a file
+    // opened without verification may hold a damaged one, which a rebuild replaces.
+    Ok(snap.frozen.graph()?.filter(|g| {
+        g.header.m as usize == p.m
+            && g.header.m0 as usize == 2 * p.m
+            && crate::hnsw::check(g).is_ok()
+    }))
+}
+
 /// The graph parameters recorded in a gallery's META (`hnsw.m`, `hnsw.ef_construction`,
 /// `hnsw.seed`), and its `user` string.
 pub(crate) fn recorded_meta(meta: Option<&str>) -> (Option<HnswParams>, Option<String>) {
@@ -67,6 +92,7 @@ pub(crate) fn recorded_meta(meta: Option<&str>) -> (Option<HnswParams>, Option<S
             m: field("m").map_or(d.m, |x| x as usize),
             ef_construction: field("ef_construction").map_or(d.ef_construction, |x| x as usize),
             seed: field("seed").unwrap_or(d.seed),
+            ..d
         }
     });
     (hnsw.filter(|p| p.validate().is_ok()), user)
@@ -79,6 +105,7 @@ pub(crate) fn write_merged(
     path: &Path,
     graph: Option<HnswParams>,
     user: Option<String>,
+    rebuild: bool,
 ) -> Result<CommitReport> {
     let start = Instant::now();
     let (vectors, keys) = merged_rows(snap)?;
@@ -88,8 +115,15 @@ pub(crate) fn write_merged(
     if let Some(u) = user {
         b.user_meta(u);
     }
+    let mut graph_extended = false;
     if let Some(p) = graph {
         b.hnsw(p)?;
+        if !rebuild {
+            if let Some(base) = extendable(snap, &p)? {
+                b.extend_graph(base.bytes(), snap.frozen.len());
+                graph_extended = true;
+            }
+        }
     }
     let bytes = b.write(path)?;
     Ok(CommitReport {
@@ -99,6 +133,7 @@ pub(crate) fn write_merged(
         removed: snap.frozen_dead_count,
         bytes,
         graph: graph.is_some(),
+        graph_extended,
         duration: start.elapsed(),
     })
 }
@@ -117,7 +152,8 @@ mod tests {
             Some(HnswParams {
                 m: 8,
                 ef_construction: 50,
-                seed: 3
+                seed: 3,
+                ..HnswParams::default()
             })
         );
         assert_eq!(u.as_deref(), Some("note"));

@@ -72,6 +72,9 @@ pub struct vecmatch_commit_report {
     pub bytes: u64,
     /// Whether the new file has an HNSW graph.
     pub graph: bool,
+    /// Whether that graph is the old one with the added rows inserted (rows were only
+    /// added), rather than rebuilt.
+    pub graph_extended: bool,
     /// Wall-clock seconds the commit took.
     pub seconds: f64,
 }
@@ -85,6 +88,7 @@ impl From<CommitReport> for vecmatch_commit_report {
             removed: r.removed,
             bytes: r.bytes,
             graph: r.graph,
+            graph_extended: r.graph_extended,
             seconds: r.duration.as_secs_f64(),
         }
     }
@@ -418,7 +422,8 @@ pub unsafe extern "C" fn vecmatch_collection_get(
 }
 
 /// Writes a new file holding exactly the live vectors (deleted ones are physically gone),
-/// with its graph rebuilt when the collection has one, publishes it atomically (temporary
+/// with its graph (extended by the added rows when rows were only added, otherwise
+/// rebuilt) when the collection has one, publishes it atomically (temporary
 /// file, fsync, rename, directory fsync) and switches new searches to it; searches already
 /// running finish on the old file. `*out_report` (may be NULL) says what was done.
 ///

@@ -4,7 +4,10 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::hnsw::graph::GraphView;
 use crate::hnsw::{self, GraphReport, HnswParams, Progress};
+
+use super::buffer::RowBuffer;
 use crate::metric::{check_finite, normalize_in_place};
 use crate::types::{ElementType, Metric};
 
@@ -38,12 +41,22 @@ use super::writer::{self, Parts};
 pub struct GalleryBuilder {
     dims: usize,
     metric: Metric,
-    vectors: Vec<f32>,
+    vectors: RowBuffer,
     keys: Vec<u64>,
     seen: HashSet<u64>,
     user_meta: Option<String>,
     hnsw: Option<HnswParams>,
+    /// A GRAPH section over the first rows to extend instead of building from scratch.
+    base_graph: Option<BaseGraph>,
     progress: Progress,
+}
+
+/// The GRAPH section of an earlier file, 8-byte aligned, and its row count.
+#[derive(Debug, Clone)]
+struct BaseGraph {
+    words: Vec<u64>,
+    len: usize,
+    rows: usize,
 }
 
 impl GalleryBuilder {
@@ -60,11 +73,12 @@ impl GalleryBuilder {
         Ok(GalleryBuilder {
             dims,
             metric,
-            vectors: Vec::new(),
+            vectors: RowBuffer::new(),
             keys: Vec::new(),
             seen: HashSet::new(),
             user_meta: None,
             hnsw: None,
+            base_graph: None,
             progress: Progress::default(),
         })
     }
@@ -75,7 +89,7 @@ impl GalleryBuilder {
     pub(crate) fn from_prepared(
         dims: usize,
         metric: Metric,
-        vectors: Vec<f32>,
+        vectors: RowBuffer,
         keys: Vec<u64>,
     ) -> Result<Self> {
         let mut b = Self::new(dims, metric)?;
@@ -131,6 +145,22 @@ impl GalleryBuilder {
         params.validate()?;
         self.hnsw = Some(params);
         Ok(self)
+    }
+
+    /// Builds the graph by inserting the rows after the first `n` into `base`, a GRAPH
+    /// section over those `n` rows (which must be the same, in the same order), instead
+    /// of from scratch: the collection's commit when rows were only added. Takes effect
+    /// with [`GalleryBuilder::hnsw`]; the graph keeps `base`'s M.
+    pub(crate) fn extend_graph(&mut self, base: &[u8], n: usize) -> &mut Self {
+        // Copied into u64 words: the section's level table holds u64 fields.
+        let mut words = vec![0u64; base.len().div_ceil(8)];
+        bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..base.len()].copy_from_slice(base);
+        self.base_graph = Some(BaseGraph {
+            words,
+            len: base.len(),
+            rows: n,
+        });
+        self
     }
 
     /// A callback told `(rows inserted, total)` while the graph is built.
@@ -230,15 +260,27 @@ impl GalleryBuilder {
 
     fn with_parts<T>(&self, f: impl FnOnce(&Parts<'_>) -> Result<T>) -> Result<T> {
         let key_index = self.key_index();
-        let graph = match &self.hnsw {
-            Some(p) => Some(hnsw::build_section(
+        let graph = match (&self.hnsw, &self.base_graph) {
+            (Some(p), Some(base)) => {
+                let bytes = &bytemuck::cast_slice::<u64, u8>(&base.words)[..base.len];
+                let view = GraphView::parse(bytes, base.rows)?;
+                Some(hnsw::extend_section(
+                    &view,
+                    &self.vectors,
+                    self.dims,
+                    self.metric,
+                    p,
+                    &self.progress,
+                )?)
+            }
+            (Some(p), None) => Some(hnsw::build_section(
                 &self.vectors,
                 self.dims,
                 self.metric,
                 p,
                 &self.progress,
             )?),
-            None => None,
+            (None, _) => None,
         };
         let meta = self.meta_json(graph.as_ref().map(|(_, r, b)| (r, *b)));
         let mut extra = vec![(SectionKind::Meta, meta.as_bytes())];
@@ -273,7 +315,11 @@ impl GalleryBuilder {
     /// # Errors
     /// Only on internal inconsistencies (reported as [`Error::Corrupt`]).
     pub fn build_in_memory(&self) -> Result<Gallery> {
-        let bytes = self.with_parts(writer::encode_to_vec)?;
-        Gallery::from_bytes(&bytes)
+        self.with_parts(|p| {
+            let len = writer::encoded_len(p)
+                .and_then(|l| usize::try_from(l).ok())
+                .ok_or_else(|| Error::InvalidArgument("gallery too large for memory".into()))?;
+            Gallery::from_fill(len, |buf| writer::encode_into(p, buf))
+        })
     }
 }

@@ -1,6 +1,7 @@
 //! The gallery: an immutable set of vectors with unique `u64` keys in one file (format v1,
 //! see ARCHITECTURE.md), opened by memory map or held in memory.
 
+pub(crate) mod buffer;
 mod builder;
 pub mod format;
 mod layout;
@@ -141,6 +142,14 @@ impl Gallery {
     /// As [`Gallery::open`], without I/O errors.
     pub fn from_bytes(bytes: &[u8]) -> Result<Gallery> {
         Self::from_storage(Storage::from_bytes(bytes))
+    }
+
+    /// A gallery of `len` bytes written in place by `fill` (the in-memory build path).
+    pub(crate) fn from_fill(
+        len: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<()>,
+    ) -> Result<Gallery> {
+        Self::from_storage(Storage::filled(len, fill)?)
     }
 
     fn from_storage(storage: Storage) -> Result<Gallery> {

@@ -73,6 +73,28 @@ impl Storage {
         }
     }
 
+    /// A fresh 64-byte-aligned buffer of `len` bytes (huge pages when large and
+    /// available), zeroed, then written by `fill`.
+    pub(crate) fn filled(
+        len: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<()>,
+    ) -> Result<Storage> {
+        if len >= HUGE_PAGE_MIN
+            && let Ok(mut map) = memmap2::MmapOptions::new().len(len).map_anon()
+        {
+            #[cfg(target_os = "linux")]
+            let _ = map.advise(memmap2::Advice::HugePage);
+            fill(&mut map)?;
+            let map = map
+                .make_read_only()
+                .map_err(|source| Error::Io { path: None, source })?;
+            return Ok(Storage::Anonymous(map));
+        }
+        let mut blocks = vec![Block([0; 64]); len.div_ceil(64)];
+        fill(&mut bytemuck::cast_slice_mut::<Block, u8>(&mut blocks)[..len])?;
+        Ok(Storage::Memory { blocks, len })
+    }
+
     /// Copies `bytes` into an anonymous mapping (page-aligned), asking for transparent huge
     /// pages where the platform has them (best effort: a refusal leaves normal pages).
     fn anonymous(bytes: &[u8]) -> std::io::Result<Storage> {

@@ -98,11 +98,37 @@ pub(crate) fn encode(parts: &Parts<'_>, out: &mut impl Write) -> std::io::Result
     Ok(written)
 }
 
-/// Encodes `parts` into a byte vector (for in-memory galleries).
-pub(crate) fn encode_to_vec(parts: &Parts<'_>) -> Result<Vec<u8>> {
-    let mut v = Vec::new();
-    encode(parts, &mut v).map_err(|source| Error::Io { path: None, source })?;
-    Ok(v)
+/// The length [`encode`] will write for `parts` (`None` past 64-bit offsets).
+pub(crate) fn encoded_len(parts: &Parts<'_>) -> Option<u64> {
+    let lens = [
+        std::mem::size_of_val(parts.vectors),
+        std::mem::size_of_val(parts.keys),
+        std::mem::size_of_val(parts.key_index),
+    ]
+    .into_iter()
+    .chain(parts.extra.iter().map(|(_, b)| b.len()));
+    let n = 3 + parts.extra.len();
+    let mut cursor = align_up((HEADER_SIZE + n * SECTION_ENTRY_SIZE) as u64)?;
+    let mut end = cursor;
+    for len in lens {
+        end = cursor.checked_add(len as u64)?;
+        cursor = align_up(end)?;
+    }
+    Some(end)
+}
+
+/// Encodes `parts` into `buf`, which must be [`encoded_len`] bytes long (for in-memory
+/// galleries: written straight into their final buffer, no intermediate copy).
+pub(crate) fn encode_into(parts: &Parts<'_>, buf: &mut [u8]) -> Result<()> {
+    let len = buf.len();
+    let mut w = &mut buf[..];
+    let written = encode(parts, &mut w).map_err(|source| Error::Io { path: None, source })?;
+    if written != len as u64 {
+        return Err(Error::corrupt(format!(
+            "encoded {written} bytes into a buffer of {len}"
+        )));
+    }
+    Ok(())
 }
 
 /// Writes `parts` to `path` atomically: a temporary file in the same directory is written,

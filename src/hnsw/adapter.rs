@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::metric;
 use crate::types::Metric;
 
-use super::graph::FrozenGraph;
+use super::graph::{FrozenGraph, UpperLevel};
 use super::{GraphBuilder, HnswParams, Progress};
 
 /// Our SIMD kernels as `hnsw_rs`'s distance. `hnsw_rs` asserts that distances are never
@@ -63,13 +63,7 @@ impl GraphBuilder for HnswRsBuilder {
     ) -> Result<FrozenGraph> {
         let n = vectors.len() / dims.max(1);
         if n == 0 {
-            return Ok(FrozenGraph {
-                m: p.m,
-                m0: 2 * p.m,
-                build_m: p.m,
-                build_ef_construction: p.ef_construction,
-                ..FrozenGraph::default()
-            });
+            return Ok(FrozenGraph::empty(0, p.m, p.ef_construction));
         }
         // hnsw_rs has no seed parameter: level sampling uses its own RNG, so builds are not
         // bit-reproducible; `p.seed` is recorded in META for the native builder.
@@ -100,7 +94,7 @@ impl GraphBuilder for HnswRsBuilder {
 fn freeze(hnsw: &Hnsw<'_, f32, KernelDistance>, n: usize, p: &HnswParams) -> Result<FrozenGraph> {
     let index = hnsw.get_point_indexation();
     let max_level = usize::from(index.get_max_level_observed());
-    let mut layer0 = vec![Vec::new(); n];
+    let mut g = FrozenGraph::empty(n, p.m, p.ef_construction);
     let mut upper: Vec<Vec<(u32, Vec<u32>)>> = vec![Vec::new(); max_level];
     let mut entry = None;
     // `get_layer_iterator(level)` yields the points whose own level is `level`. Every point
@@ -121,7 +115,7 @@ fn freeze(hnsw: &Hnsw<'_, f32, KernelDistance>, n: usize, p: &HnswParams) -> Res
                     .map(|x| x as u32)
                     .collect();
                 if l == 0 {
-                    layer0[row] = ids;
+                    g.set_neighbors0(row, &ids);
                 } else {
                     upper[l - 1].push((row as u32, ids));
                 }
@@ -143,14 +137,10 @@ fn freeze(hnsw: &Hnsw<'_, f32, KernelDistance>, n: usize, p: &HnswParams) -> Res
             nbrs.retain(|x| rows.binary_search(x).is_ok());
         }
     }
-    Ok(FrozenGraph {
-        count: n,
-        m: p.m,
-        m0: 2 * p.m,
-        entry_point: entry.unwrap_or(0),
-        layer0,
-        upper,
-        build_m: p.m,
-        build_ef_construction: p.ef_construction,
-    })
+    g.entry_point = entry.unwrap_or(0);
+    g.upper = upper
+        .iter()
+        .map(|l| UpperLevel::from_lists(l.iter().map(|(r, nb)| (*r, nb.as_slice())), p.m))
+        .collect();
+    Ok(g)
 }

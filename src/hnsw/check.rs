@@ -113,11 +113,23 @@ pub(crate) fn repair(g: &mut FrozenGraph, vectors: &[f32], dims: usize, metric: 
     }
     let row = |r: usize| &vectors[r * dims..(r + 1) * dims];
     let mut repaired = 0;
-    for _round in 0..8 {
-        let seen = reachable(n, g.entry_point as usize, |r| &g.layer0[r]);
+    // Each round reconnects every lost node; replacing links in full lists can cut a few
+    // others off, which the next round reconnects (non-metric inner-product data with
+    // M = 2 needed 8 rounds in tests).
+    for _round in 0..32 {
+        let seen = reachable(n, g.entry_point as usize, |r| g.neighbors0(r));
         let lost: Vec<usize> = (0..n).filter(|&r| !seen[r]).collect();
         if lost.is_empty() {
             break;
+        }
+        // Links from reachable nodes only: a node with two of them survives losing one.
+        let mut indeg = vec![0u32; n];
+        for r in (0..n).filter(|&r| seen[r]) {
+            for &w in g.neighbors0(r) {
+                if let Some(c) = indeg.get_mut(w as usize) {
+                    *c += 1;
+                }
+            }
         }
         for &u in &lost {
             // The nearest reachable rows, by brute force (unreachable nodes are rare).
@@ -125,33 +137,49 @@ pub(crate) fn repair(g: &mut FrozenGraph, vectors: &[f32], dims: usize, metric: 
                 .filter(|&v| seen[v])
                 .map(|v| (metric::distance(metric, row(u), row(v)), v))
                 .collect();
-            let k = near.len().min(4);
+            // Prefer the nearest of the 32 nearest that has room (replacing a link can cut
+            // another node off, which matters with tiny M).
+            let k = near.len().min(32);
             near.select_nth_unstable_by(k.saturating_sub(1), |a, b| a.0.total_cmp(&b.0));
             near.truncate(k);
             near.sort_by(|a, b| a.0.total_cmp(&b.0));
             let Some(&(_, v)) = near
                 .iter()
-                .find(|(_, v)| g.layer0[*v].len() < g.m0)
+                .find(|(_, v)| g.neighbors0(*v).len() < g.m0)
                 .or(near.first())
             else {
                 continue;
             };
-            let links = &mut g.layer0[v];
+            let mut links = g.neighbors0(v).to_vec();
             if links.len() >= g.m0 {
-                // Replace v's farthest neighbour; a later round reconnects it if needed.
-                if let Some((i, _)) = links
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &w)| (i, metric::distance(metric, row(v), row(w as usize))))
-                    .max_by(|a, b| a.1.total_cmp(&b.1))
-                {
+                // Replace v's farthest neighbour that another reachable node also links to
+                // (so it likely stays reachable), else its farthest; a later round
+                // reconnects a node this cuts off. (With many equal distances, e.g. identical rows, the
+                // builder's lists all favour the same low rows, and replacing those costs
+                // nothing.)
+                let far = |shared: bool| {
+                    links
+                        .iter()
+                        .enumerate()
+                        .filter(|&(_, &w)| !shared || indeg[w as usize] >= 2)
+                        .map(|(i, &w)| (i, metric::distance(metric, row(v), row(w as usize))))
+                        .max_by(|a, b| a.1.total_cmp(&b.1))
+                };
+                if let Some((i, _)) = far(true).or_else(|| far(false)) {
+                    indeg[links[i] as usize] -= 1;
+                    indeg[u] += 1;
                     links[i] = u as u32;
                 }
             } else {
+                indeg[u] += 1;
                 links.push(u as u32);
             }
-            if g.layer0[u].len() < g.m0 && !g.layer0[u].contains(&(v as u32)) {
-                g.layer0[u].push(v as u32);
+            g.set_neighbors0(v, &links);
+            let back = g.neighbors0(u);
+            if back.len() < g.m0 && !back.contains(&(v as u32)) {
+                let mut back = back.to_vec();
+                back.push(v as u32);
+                g.set_neighbors0(u, &back);
             }
             repaired += 1;
         }

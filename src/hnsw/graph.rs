@@ -59,56 +59,115 @@ pub(crate) struct LevelEntry {
 const _: () = assert!(std::mem::size_of::<GraphHeader>() == HEADER);
 const _: () = assert!(std::mem::size_of::<LevelEntry>() == LEVEL);
 
-/// A built graph before serialisation.
+/// u32 slots per layer-0 row for a maximum degree `m0`: `1 + m0` rounded up to 16 (64 bytes).
+pub(crate) fn stride0(m0: usize) -> usize {
+    (1 + m0).div_ceil(16) * 16
+}
+
+/// One upper level of a [`FrozenGraph`], in the file's CSR form.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct UpperLevel {
+    /// Node rows, strictly ascending.
+    pub nodes: Vec<u32>,
+    /// `nodes.len() + 1` offsets into `neighbors`, from 0.
+    pub offsets: Vec<u32>,
+    /// Neighbour rows of every node, concatenated.
+    pub neighbors: Vec<u32>,
+}
+
+impl UpperLevel {
+    /// Builds a level from `(row, neighbours)` pairs sorted by row (at most `m` kept each).
+    pub(crate) fn from_lists<'a>(
+        lists: impl IntoIterator<Item = (u32, &'a [u32])>,
+        m: usize,
+    ) -> Self {
+        let mut l = UpperLevel {
+            offsets: vec![0],
+            ..UpperLevel::default()
+        };
+        for (row, nbrs) in lists {
+            l.nodes.push(row);
+            l.neighbors.extend(nbrs.iter().take(m));
+            l.offsets.push(l.neighbors.len() as u32);
+        }
+        l
+    }
+}
+
+/// A built graph before serialisation, already in the file's layout: layer 0 is the
+/// `count × stride0` slot array of the GRAPH section (slot 0 the degree, then the
+/// neighbours, the rest zero), the upper levels are CSR.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FrozenGraph {
     pub count: usize,
     pub m: usize,
     pub m0: usize,
     pub entry_point: u32,
-    /// Layer-0 adjacency of each row.
-    pub layer0: Vec<Vec<u32>>,
-    /// Per upper level (index 0 = level 1): (node row, its neighbours), sorted by row.
-    pub upper: Vec<Vec<(u32, Vec<u32>)>>,
+    /// `count × stride0(m0)` layer-0 slots.
+    pub layer0: Vec<u32>,
+    /// Upper levels (index 0 = level 1).
+    pub upper: Vec<UpperLevel>,
     pub build_m: usize,
     pub build_ef_construction: usize,
 }
 
 impl FrozenGraph {
-    /// Serialises into GRAPH section bytes.
+    /// An empty-linked graph of `count` rows (every layer-0 degree 0, no upper levels).
+    pub(crate) fn empty(count: usize, m: usize, ef_construction: usize) -> Self {
+        FrozenGraph {
+            count,
+            m,
+            m0: 2 * m,
+            entry_point: 0,
+            layer0: vec![0; count * stride0(2 * m)],
+            upper: Vec::new(),
+            build_m: m,
+            build_ef_construction: ef_construction,
+        }
+    }
+
+    /// Layer-0 neighbours of `row`.
+    pub(crate) fn neighbors0(&self, row: usize) -> &[u32] {
+        let s = stride0(self.m0);
+        let slots = &self.layer0[row * s..(row + 1) * s];
+        &slots[1..1 + (slots[0] as usize).min(self.m0)]
+    }
+
+    /// Replaces the layer-0 neighbours of `row` (at most `m0` kept).
+    pub(crate) fn set_neighbors0(&mut self, row: usize, nbrs: &[u32]) {
+        let s = stride0(self.m0);
+        let slots = &mut self.layer0[row * s..(row + 1) * s];
+        let k = nbrs.len().min(self.m0);
+        slots.fill(0);
+        slots[0] = k as u32;
+        slots[1..1 + k].copy_from_slice(&nbrs[..k]);
+    }
+
+    /// Serialises into GRAPH section bytes (a copy of the arrays behind a header).
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
-        let stride0 = (1 + self.m0).div_ceil(16) * 16;
+        let stride0 = stride0(self.m0);
         let max_level = self.upper.len();
         let layer0_offset = (HEADER + LEVEL * max_level).div_ceil(64) * 64;
-        let mut out = vec![0u8; layer0_offset];
-        let mut slots = vec![0u32; self.count * stride0];
-        for (r, nbrs) in self.layer0.iter().enumerate() {
-            let row = &mut slots[r * stride0..(r + 1) * stride0];
-            let n = nbrs.len().min(self.m0);
-            row[0] = n as u32;
-            row[1..1 + n].copy_from_slice(&nbrs[..n]);
-        }
-        out.extend_from_slice(bytemuck::cast_slice(&slots));
+        let upper_bytes: usize = self
+            .upper
+            .iter()
+            .map(|l| 4 * (l.nodes.len() + l.offsets.len() + l.neighbors.len()))
+            .sum();
+        let mut out = Vec::with_capacity(layer0_offset + self.layer0.len() * 4 + upper_bytes);
+        out.resize(layer0_offset, 0);
+        out.extend_from_slice(bytemuck::cast_slice(&self.layer0));
         let mut levels = Vec::with_capacity(max_level);
-        for nodes in &self.upper {
+        for l in &self.upper {
             let nodes_offset = out.len() as u64;
-            let rows: Vec<u32> = nodes.iter().map(|(r, _)| *r).collect();
-            let mut offsets = Vec::with_capacity(nodes.len() + 1);
-            let mut neighbors: Vec<u32> = Vec::new();
-            offsets.push(0u32);
-            for (_, n) in nodes {
-                neighbors.extend(n.iter().take(self.m));
-                offsets.push(neighbors.len() as u32);
-            }
-            out.extend_from_slice(bytemuck::cast_slice(&rows));
-            out.extend_from_slice(bytemuck::cast_slice(&offsets));
+            out.extend_from_slice(bytemuck::cast_slice(&l.nodes));
+            out.extend_from_slice(bytemuck::cast_slice(&l.offsets));
             let neighbors_offset = out.len() as u64;
-            out.extend_from_slice(bytemuck::cast_slice(&neighbors));
+            out.extend_from_slice(bytemuck::cast_slice(&l.neighbors));
             levels.push(LevelEntry {
                 nodes_offset,
-                n_nodes: rows.len() as u64,
+                n_nodes: l.nodes.len() as u64,
                 neighbors_offset,
-                n_neighbors: neighbors.len() as u64,
+                n_neighbors: l.neighbors.len() as u64,
             });
         }
         let header = GraphHeader {
@@ -171,6 +230,11 @@ fn u32s<'a>(bytes: &'a [u8], offset: u64, n: u64, what: &str) -> Result<&'a [u32
 }
 
 impl<'a> GraphView<'a> {
+    /// The whole section.
+    pub(crate) fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
     /// Validates the section's structure against a gallery of `count` rows.
     pub(crate) fn parse(bytes: &'a [u8], count: usize) -> Result<Self> {
         let header: GraphHeader = bytes

@@ -1,10 +1,11 @@
-//! HNSW approximate search: a graph built once (by `hnsw_rs`, behind an internal builder trait),
-//! frozen into the gallery file's `GRAPH` section, and searched in place from the mmap
-//! by our own loop.
+//! HNSW approximate search: a graph built once (by our native parallel builder, or by
+//! `hnsw_rs`, behind an internal builder trait), frozen into the gallery file's `GRAPH`
+//! section, and searched in place from the mmap by our own loop.
 
 mod adapter;
 mod check;
 pub(crate) mod graph;
+mod native;
 pub(crate) mod search;
 
 use std::sync::Arc;
@@ -23,9 +24,52 @@ pub struct HnswParams {
     pub m: usize,
     /// Beam width while building. Default 200.
     pub ef_construction: usize,
-    /// Seed recorded with the graph (hnsw_rs samples levels with its own RNG, so builds
-    /// with it are not bit-reproducible).
+    /// Seed of the level draws. With [`Builder::Native`] and one thread, the same seed
+    /// gives the same graph, byte for byte. hnsw_rs samples levels with its own RNG, so
+    /// builds with it are not reproducible (the seed is only recorded).
     pub seed: u64,
+    /// The construction algorithm. Default [`Builder::Native`].
+    pub builder: Builder,
+}
+
+/// The algorithm that builds an HNSW graph. Both produce the same file format and are
+/// searched by the same code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Builder {
+    /// vecmatch's own parallel builder: hnswlib's algorithm on flat arrays with per-node
+    /// locks and our SIMD kernels, several times faster than [`Builder::HnswRs`] at equal
+    /// recall, deterministic for a seed with one thread.
+    #[default]
+    Native,
+    /// The `hnsw_rs` crate's parallel insertion, copied into the frozen layout (the
+    /// builder of earlier versions; kept as an alternative and a test oracle).
+    HnswRs,
+}
+
+impl Builder {
+    /// The name recorded in META and accepted by [`Builder::from_name`]: `native` or
+    /// `hnsw_rs`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Builder::Native => "native",
+            Builder::HnswRs => "hnsw_rs",
+        }
+    }
+
+    /// Parses a builder name (`native`, or `hnsw_rs` / `hnsw-rs`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for any other name.
+    pub fn from_name(name: &str) -> Result<Builder> {
+        match name {
+            "native" => Ok(Builder::Native),
+            "hnsw_rs" | "hnsw-rs" => Ok(Builder::HnswRs),
+            _ => Err(Error::InvalidArgument(format!(
+                "unknown HNSW builder {name:?} (native or hnsw_rs)"
+            ))),
+        }
+    }
 }
 
 impl Default for HnswParams {
@@ -34,6 +78,7 @@ impl Default for HnswParams {
             m: 16,
             ef_construction: 200,
             seed: 0x5EED,
+            builder: Builder::Native,
         }
     }
 }
@@ -86,8 +131,7 @@ impl std::fmt::Debug for Progress {
     }
 }
 
-/// A graph construction algorithm. `hnsw_rs` implements it today; a native parallel
-/// builder writing the frozen layout directly can implement it next.
+/// A graph construction algorithm ([`Builder`] picks one).
 pub(crate) trait GraphBuilder {
     /// Short name recorded in META.
     fn name(&self) -> &'static str;
@@ -111,14 +155,44 @@ pub(crate) fn build_section(
     progress: &Progress,
 ) -> Result<(Vec<u8>, GraphReport, &'static str)> {
     params.validate()?;
-    let builder = adapter::HnswRsBuilder;
-    let mut g = builder.build(vectors, dims, metric, params, progress)?;
+    let builder: &dyn GraphBuilder = match params.builder {
+        Builder::Native => &native::NativeBuilder,
+        Builder::HnswRs => &adapter::HnswRsBuilder,
+    };
+    let g = builder.build(vectors, dims, metric, params, progress)?;
+    finish_section(g, vectors, dims, metric, builder.name())
+}
+
+/// Like [`build_section`], but keeps the graph `base` (built over the first
+/// `base.header.count` rows of `vectors`, which must be unchanged) and inserts the rows
+/// after them with the native builder ([`native::extend`]; the graph's M is kept).
+pub(crate) fn extend_section(
+    base: &graph::GraphView<'_>,
+    vectors: &[f32],
+    dims: usize,
+    metric: Metric,
+    params: &HnswParams,
+    progress: &Progress,
+) -> Result<(Vec<u8>, GraphReport, &'static str)> {
+    params.validate()?;
+    let g = native::extend(base, vectors, dims, metric, params, progress)?;
+    finish_section(g, vectors, dims, metric, "native")
+}
+
+/// Repairs and checks a built graph; its section bytes and report.
+fn finish_section(
+    mut g: FrozenGraph,
+    vectors: &[f32],
+    dims: usize,
+    metric: Metric,
+    name: &'static str,
+) -> Result<(Vec<u8>, GraphReport, &'static str)> {
     let repaired = repair(&mut g, vectors, dims, metric);
     let bytes = g.to_bytes();
     let view = graph::GraphView::parse(&bytes, g.count)?;
     let mut report = check(&view)?;
     report.repaired = repaired;
-    Ok((bytes, report, builder.name()))
+    Ok((bytes, report, name))
 }
 
 /// When a filter admits fewer than this fraction of the rows, the search scans the

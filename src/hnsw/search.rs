@@ -16,9 +16,9 @@ use super::graph::GraphView;
 
 /// A node with its distance; ordered by distance ([`f32::total_cmp`]), then row.
 #[derive(Clone, Copy, Debug)]
-struct Cand {
-    d: f32,
-    row: u32,
+pub(crate) struct Cand {
+    pub d: f32,
+    pub row: u32,
 }
 
 impl PartialEq for Cand {

@@ -253,6 +253,49 @@ static void test_bad_arguments(const float *base, size_t dims, const char *path,
     free(two);
 }
 
+/* ---- the graph across commits ---------------------------------------------------- */
+
+/* Commits that only add rows extend the graph; a delete rebuilds it. */
+static void test_graph(const float *base, size_t rows, size_t dims, const char *path) {
+    if (rows > 400) rows = 400; /* graph builds under valgrind are slow */
+    vecmatch_collection_options o = vecmatch_collection_options_default();
+    o.auto_commit_rows = 0;
+    o.auto_commit_deleted_fraction = 0;
+    o.use_hnsw = true;
+    vecmatch_collection *c = NULL;
+    CHECK_OK(vecmatch_collection_create(path, dims, VECMATCH_METRIC_COSINE, &o, &c));
+    if (!c) return;
+    uint64_t *keys = malloc(rows * sizeof(uint64_t));
+    for (size_t i = 0; i < rows; i++) keys[i] = i;
+    size_t half = rows / 2;
+    vecmatch_commit_report r;
+    CHECK_OK(vecmatch_collection_add_batch(c, keys, base, half, dims, NULL));
+    CHECK_OK(vecmatch_collection_commit(c, &r));
+    CHECK(r.written && r.graph && r.graph_extended && r.rows == half);
+    CHECK_OK(vecmatch_collection_add_batch(c, keys + half, base + half * dims, rows - half, dims,
+                                           NULL));
+    CHECK_OK(vecmatch_collection_commit(c, &r));
+    CHECK(r.written && r.graph && r.graph_extended && r.rows == rows && r.added == rows - half);
+    CHECK_OK(vecmatch_collection_delete(c, 1, NULL));
+    CHECK_OK(vecmatch_collection_commit(c, &r));
+    CHECK(r.written && r.graph && !r.graph_extended && r.rows == rows - 1 && r.removed == 1);
+    /* Every row still finds itself through the graph. */
+    uint64_t out[1];
+    size_t n = 0, found = 0;
+    for (size_t i = 0; i < rows; i++) {
+        CHECK_OK(vecmatch_collection_search(c, base + i * dims, dims, NULL, out, NULL, 1, &n));
+        found += n == 1 && out[0] == i;
+    }
+    CHECK(found >= rows - 1 - rows / 100);
+    vecmatch_collection_free(c);
+    vecmatch_gallery *g = NULL;
+    CHECK_OK(vecmatch_gallery_open(path, &g));
+    CHECK_OK(vecmatch_gallery_verify(g));
+    CHECK(vecmatch_gallery_has_graph(g));
+    vecmatch_gallery_free(g);
+    free(keys);
+}
+
 /* ---- searchers racing a writer -------------------------------------------------- */
 
 #define SEARCHERS 4
@@ -360,12 +403,14 @@ int main(int argc, char **argv) {
         perror("mkdtemp");
         return 2;
     }
-    char a[600], b[600];
+    char a[600], b[600], c[600];
     snprintf(a, sizeof a, "%s/life.vmg", dir);
     snprintf(b, sizeof b, "%s/race.vmg", dir);
+    snprintf(c, sizeof c, "%s/graph.vmg", dir);
     test_lifecycle(base, rows, dims, a);
     test_bad_arguments(base, dims, a, dir);
     test_race(base, rows, dims, b);
+    test_graph(base, rows, dims, c);
     free(base);
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::json;
-use vecmatch::{Gallery, GalleryBuilder, Hit, HnswParams, Metric, SearchParams};
+use vecmatch::{Builder, Gallery, GalleryBuilder, Hit, HnswParams, Metric, SearchParams};
 
 use crate::input::{Matrix, read_ivecs, read_vectors};
 use crate::output::print;
-use crate::{CliError, parse_metric, parse_pos, progress};
+use crate::{CliError, parse_builder, parse_metric, parse_pos, progress};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -51,6 +51,9 @@ pub struct Args {
     /// HNSW ef_construction.
     #[arg(long, default_value_t = 200)]
     ef_construction: usize,
+    /// HNSW graph builder: native (default) or hnsw_rs.
+    #[arg(long, default_value = "native", value_parser = parse_builder)]
+    builder: Builder,
     /// HNSW ef values to sweep.
     #[arg(long, default_value = "10,16,32,64,128,256,512", value_delimiter = ',', value_parser = parse_pos)]
     ef_search: Vec<usize>,
@@ -94,17 +97,32 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-/// Resident set size of this process in bytes (Linux; 0 elsewhere).
-fn rss_bytes() -> u64 {
+/// A `/proc/self/status` field in bytes (Linux; 0 elsewhere).
+fn status_bytes(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|kb| kb.parse::<u64>().ok())
         })
         .map_or(0, |kb| kb * 1024)
+}
+
+/// Resident set size of this process in bytes (Linux; 0 elsewhere).
+fn rss_bytes() -> u64 {
+    status_bytes("VmRSS:")
+}
+
+/// Peak resident set size since the last [`reset_peak_rss`] (Linux; 0 elsewhere).
+fn peak_rss_bytes() -> u64 {
+    status_bytes("VmHWM:")
+}
+
+/// Resets the peak RSS to the current RSS (Linux ≥ 4.0; a no-op elsewhere).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// Mean recall@k of `results` against ground-truth rows (`gt_k` ids per query).
@@ -224,6 +242,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
     let hnsw = (!a.exact_only).then_some(HnswParams {
         m: a.m,
         ef_construction: a.ef_construction,
+        builder: a.builder,
         ..HnswParams::default()
     });
     if let Some(p) = &hnsw {
@@ -236,7 +255,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
     rep.emit(
         json!({"event": "meta", "library": "vecmatch", "version": env!("CARGO_PKG_VERSION"), "variant": a.dtype,
                "kind": if hnsw.is_some() { "hnsw" } else { "flat" },
-               "params": {"M": a.m, "ef_construction": a.ef_construction,
+               "params": {"M": a.m, "ef_construction": a.ef_construction, "builder": a.builder.name(),
                           "metric": if a.metric == Metric::Dot { "ip" } else { a.metric.name() }},
                "hardware_acceleration": vecmatch::hardware_acceleration()}),
         None,
@@ -251,19 +270,22 @@ pub fn run(a: Args) -> Result<(), CliError> {
             .build()
             .map_err(|e| CliError::runtime(format!("cannot start {t} threads: {e}")))?;
         let mut runs = Vec::new();
-        let mut rss = 0;
+        let (mut rss, mut peak) = (0, 0);
         for _ in 0..repeats {
             drop(built.take());
             let rss0 = rss_bytes();
+            reset_peak_rss();
             let t0 = Instant::now();
             let g = pool.install(|| build(&base, a.metric, hnsw))?;
             runs.push(t0.elapsed().as_secs_f64());
             rss = rss_bytes().saturating_sub(rss0);
+            peak = peak_rss_bytes().saturating_sub(rss0);
             built = Some(g);
             pb.inc(1);
         }
         rep.emit(
-            json!({"event": "build", "threads": t, "build_s": runs, "rss_delta_bytes": rss}),
+            json!({"event": "build", "threads": t, "build_s": runs, "rss_delta_bytes": rss,
+                   "peak_rss_delta_bytes": peak}),
             Some(format!(
                 "build ({t} thr)        {:>10.1} vec/s",
                 base.rows() as f64 / median(&runs)

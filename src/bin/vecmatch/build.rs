@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use vecmatch::{GalleryBuilder, HnswParams, Metric, Progress};
+use vecmatch::{Builder, GalleryBuilder, HnswParams, Metric, Progress};
 
 use crate::input::{read_keys, read_vectors};
-use crate::{CliError, parse_metric, progress};
+use crate::{CliError, parse_builder, parse_metric, progress};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -39,6 +39,12 @@ pub struct Args {
     /// HNSW: beam width while building.
     #[arg(long, default_value_t = 200, requires = "hnsw")]
     ef_construction: usize,
+    /// HNSW: graph builder, native (default; deterministic with --threads 1) or hnsw_rs.
+    #[arg(long, default_value = "native", value_parser = parse_builder, requires = "hnsw")]
+    builder: Builder,
+    /// HNSW: seed of the level draws.
+    #[arg(long, default_value_t = HnswParams::default().seed, requires = "hnsw")]
+    seed: u64,
 }
 
 pub fn run(a: Args) -> Result<(), CliError> {
@@ -91,7 +97,8 @@ pub fn run(a: Args) -> Result<(), CliError> {
         b.hnsw(HnswParams {
             m: a.m,
             ef_construction: a.ef_construction,
-            ..HnswParams::default()
+            seed: a.seed,
+            builder: a.builder,
         })
         .map_err(|e| CliError::usage(e.to_string()))?;
         let pb = progress::bar(n as u64, "graph");
@@ -100,10 +107,11 @@ pub fn run(a: Args) -> Result<(), CliError> {
         let bytes = b.write(&a.output)?;
         pb.finish_and_clear();
         eprintln!(
-            "wrote {}: {n} vectors, {} dims, {}, HNSW M={} ef_construction={}, {bytes} bytes",
+            "wrote {}: {n} vectors, {} dims, {}, HNSW ({}) M={} ef_construction={}, {bytes} bytes",
             a.output.display(),
             m.dims,
             a.metric,
+            a.builder.name(),
             a.m,
             a.ef_construction
         );

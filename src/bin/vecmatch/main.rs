@@ -60,6 +60,11 @@ fn parse_metric(s: &str) -> Result<Metric, String> {
     s.parse::<Metric>().map_err(|e| e.to_string())
 }
 
+/// Parses an HNSW builder name (`native` or `hnsw_rs`).
+fn parse_builder(s: &str) -> Result<vecmatch::Builder, String> {
+    vecmatch::Builder::from_name(s).map_err(|e| e.to_string())
+}
+
 /// Parses one positive integer (items of comma-separated lists such as `--threads 1,2`).
 fn parse_pos(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {

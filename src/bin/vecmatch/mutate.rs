@@ -58,7 +58,11 @@ fn summary(c: &Collection, r: &CommitReport) -> String {
         c.path().display(),
         r.rows,
         r.bytes,
-        if r.graph { " (HNSW graph rebuilt)" } else { "" }
+        match (r.graph, r.graph_extended) {
+            (false, _) => "",
+            (true, true) => " (HNSW graph extended with the added rows)",
+            (true, false) => " (HNSW graph rebuilt)",
+        }
     )
 }
 

@@ -1,0 +1,227 @@
+//! Inserting one node: greedy descent through the levels above its own, then on each of
+//! its levels a beam search of width `ef_construction`, the heuristic selection of its
+//! neighbours, and reverse links, pruned with the same heuristic when a list is full.
+//! On layer 0 a list the heuristic leaves short is filled up to 2·M with the closest
+//! candidates it pruned (see `select::fill`).
+
+use std::cmp::Reverse;
+use std::sync::Mutex;
+
+use crate::hnsw::search::Cand;
+use crate::metric;
+use crate::types::Metric;
+
+use super::links::Links;
+use super::scratch::Scratch;
+use super::select::{Pick, fill, select};
+
+/// The entry point and the highest level of the graph built so far.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Entry {
+    pub row: u32,
+    pub level: usize,
+}
+
+/// Everything an inserting thread shares with the others.
+pub(super) struct Graph<'a> {
+    pub vectors: &'a [f32],
+    pub dims: usize,
+    pub metric: Metric,
+    pub ef_construction: usize,
+    pub links: Links,
+    pub entry: Mutex<Option<Entry>>,
+}
+
+/// How many rows ahead of the distance being computed the beam prefetches (as in search).
+const PREFETCH_AHEAD: usize = 2;
+
+impl Graph<'_> {
+    #[inline]
+    fn row(&self, r: u32) -> &[f32] {
+        let r = r as usize;
+        &self.vectors[r * self.dims..(r + 1) * self.dims]
+    }
+
+    #[inline]
+    fn dist(&self, a: u32, b: u32) -> f32 {
+        metric::distance(self.metric, self.row(a), self.row(b))
+    }
+
+    /// Inserts row `q` (its level was drawn up-front) into the graph.
+    pub fn insert(&self, q: u32, s: &mut Scratch) {
+        let level = usize::from(self.links.levels[q as usize]);
+        // A node that raises the top level keeps the entry lock for its whole insertion
+        // (as hnswlib does), so two such nodes never build disconnected top levels.
+        let mut guard = match self.entry.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let Some(entry) = *guard else {
+            *guard = Some(Entry { row: q, level });
+            return;
+        };
+        let hold = if level > entry.level {
+            Some(guard)
+        } else {
+            drop(guard);
+            None
+        };
+        let qv = self.row(q);
+        let mut cur = Cand {
+            d: metric::distance(self.metric, qv, self.row(entry.row)),
+            row: entry.row,
+        };
+        for l in (level + 1..=entry.level).rev() {
+            cur = self.greedy(qv, cur, l, s);
+        }
+        for l in (0..=level.min(entry.level)).rev() {
+            self.search_layer(q, cur, l, s);
+            // Layer 0 takes up to 2·M links for the new node, as FAISS and hnsw_rs do
+            // (hnswlib takes M).
+            let limit = if l == 0 { self.links.m0 } else { self.links.m };
+            s.picks.clear();
+            s.picks
+                .extend(s.found.iter().map(|&c| Pick { c, closed: false }));
+            // hnswlib keeps every candidate when there are fewer than the limit.
+            let closed = if s.picks.len() < limit {
+                s.picked.clear();
+                s.picked.extend_from_slice(&s.picks);
+                0
+            } else {
+                select(&s.picks, limit, |a, b| self.dist(a, b), &mut s.picked);
+                let closed = s.picked.len();
+                if l == 0 {
+                    fill(&s.picks, limit, &mut s.picked);
+                }
+                closed
+            };
+            if let Some(first) = s.picked.first() {
+                cur = first.c;
+            }
+            {
+                let _g = self.links.lock(q);
+                self.links
+                    .list(q, l)
+                    .set(s.picked.iter().map(|p| p.c.row), closed);
+            }
+            let mut chosen = std::mem::take(&mut s.chosen);
+            chosen.clear();
+            chosen.extend(s.picked.iter().map(|p| p.c));
+            for c in &chosen {
+                self.link_back(c.row, q, c.d, l, s);
+            }
+            s.chosen = chosen;
+        }
+        if let Some(mut g) = hold {
+            *g = Some(Entry { row: q, level });
+        }
+    }
+
+    /// Moves from `cur` to ever closer neighbours on upper `level` until none is closer.
+    fn greedy(&self, qv: &[f32], mut cur: Cand, level: usize, s: &mut Scratch) -> Cand {
+        loop {
+            let mut moved = false;
+            self.links.read(cur.row, level, &mut s.buf);
+            for &x in &s.buf {
+                let d = metric::distance(self.metric, qv, self.row(x));
+                if d < cur.d {
+                    cur = Cand { d, row: x };
+                    moved = true;
+                }
+            }
+            if !moved {
+                return cur;
+            }
+        }
+    }
+
+    /// Beam search of width `ef_construction` for row `q` on `level` from `start`; leaves
+    /// the candidates found in `s.found`, ascending by distance.
+    fn search_layer(&self, q: u32, start: Cand, level: usize, s: &mut Scratch) {
+        let ef = self.ef_construction.max(1);
+        let qv = self.row(q);
+        s.begin(self.links.len());
+        s.visit(q);
+        s.visit(start.row);
+        s.candidates.push(Reverse(start));
+        s.results.push(start);
+        while let Some(Reverse(c)) = s.candidates.pop() {
+            if s.results.len() >= ef && s.results.peek().is_some_and(|w| c.d > w.d) {
+                break;
+            }
+            if let (0, Some(Reverse(next))) = (level, s.candidates.peek()) {
+                self.links.prefetch0(next.row);
+            }
+            self.links.read(c.row, level, &mut s.buf);
+            let buf = std::mem::take(&mut s.buf);
+            s.fresh.clear();
+            for &x in &buf {
+                if s.visit(x) {
+                    s.fresh.push(x);
+                }
+            }
+            s.buf = buf;
+            for &x in s.fresh.iter().take(PREFETCH_AHEAD) {
+                metric::prefetch(self.row(x));
+            }
+            for i in 0..s.fresh.len() {
+                if let Some(&y) = s.fresh.get(i + PREFETCH_AHEAD) {
+                    metric::prefetch(self.row(y));
+                }
+                let x = s.fresh[i];
+                let d = metric::distance(self.metric, qv, self.row(x));
+                let worst = s.results.peek().map_or(f32::INFINITY, |w| w.d);
+                if s.results.len() < ef || d < worst {
+                    s.candidates.push(Reverse(Cand { d, row: x }));
+                    s.results.push(Cand { d, row: x });
+                    if s.results.len() > ef {
+                        s.results.pop();
+                    }
+                }
+            }
+        }
+        s.found.clear();
+        s.found.extend(s.results.drain());
+        s.found.sort_unstable();
+    }
+
+    /// Adds `q` (at distance `d`) to `owner`'s list on `level`; a full list is pruned
+    /// with the heuristic over its entries and `q`.
+    fn link_back(&self, owner: u32, q: u32, d: f32, level: usize, s: &mut Scratch) {
+        let _g = self.links.lock(owner);
+        let list = self.links.list(owner, level);
+        let (deg, closed) = list.head();
+        if deg < list.capacity() {
+            list.push(q);
+            return;
+        }
+        s.buf.clear();
+        list.read_into(&mut s.buf);
+        s.picks.clear();
+        for (i, &x) in s.buf.iter().enumerate() {
+            s.picks.push(Pick {
+                c: Cand {
+                    d: self.dist(owner, x),
+                    row: x,
+                },
+                closed: i < closed,
+            });
+        }
+        s.picks.push(Pick {
+            c: Cand { d, row: q },
+            closed: false,
+        });
+        s.picks.sort_unstable_by_key(|p| p.c);
+        select(
+            &s.picks,
+            list.capacity(),
+            |a, b| self.dist(a, b),
+            &mut s.picked,
+        );
+        let k = s.picked.len();
+        if level == 0 {
+            fill(&s.picks, list.capacity(), &mut s.picked);
+        }
+        list.set(s.picked.iter().map(|p| p.c.row), k);
+    }
+}

@@ -1,0 +1,228 @@
+//! The adjacency lists of a graph under construction, shared by the inserting threads:
+//! flat `u32`-indexed arrays of atomics with one spin lock per node.
+//!
+//! Layer 0 is `count × stride0` slots, exactly the frozen `GRAPH` layer-0 layout, so
+//! freezing is an in-place conversion. Nodes with upper levels own `level` further blocks
+//! of `1 + m` slots in one flat array. Slot 0 of every list holds the degree in its low 16
+//! bits and, in its high 16 bits, how many of the first entries are known to be "closed"
+//! under the neighbour-selection heuristic (see `select.rs`); freezing clears the high bits.
+//!
+//! Every list is read and written only while its node's lock is held (one lock at a time,
+//! so no thread ever waits while holding a lock: no deadlock). The slots are atomics, so
+//! the arrays are shared without `unsafe`; the lock's acquire/release orders the relaxed
+//! slot accesses.
+
+use std::sync::atomic::{
+    AtomicBool, AtomicU32, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+};
+
+use crate::hnsw::graph::{FrozenGraph, UpperLevel, stride0};
+
+/// Marks a node without upper levels in `up_start`.
+const NONE: u32 = u32::MAX;
+/// Degree bits of slot 0.
+const DEGREE: u32 = 0xFFFF;
+
+/// The shared adjacency lists.
+pub(super) struct Links {
+    pub m: usize,
+    pub m0: usize,
+    stride0: usize,
+    layer0: Vec<AtomicU32>,
+    /// Start of each node's level-1 block in `upper`, or [`NONE`].
+    up_start: Vec<u32>,
+    upper: Vec<AtomicU32>,
+    pub levels: Vec<u8>,
+    locks: Vec<AtomicBool>,
+}
+
+/// Holds a node's lock; released on drop.
+pub(super) struct Guard<'a>(&'a AtomicBool);
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Release);
+    }
+}
+
+/// One node's list at one level, borrowed under its lock.
+pub(super) struct List<'a> {
+    slots: &'a [AtomicU32],
+}
+
+impl List<'_> {
+    /// Degree and the number of leading entries known to be closed.
+    #[inline]
+    pub fn head(&self) -> (usize, usize) {
+        let h = self.slots[0].load(Relaxed);
+        ((h & DEGREE) as usize, (h >> 16) as usize)
+    }
+
+    /// Maximum degree.
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.slots.len() - 1
+    }
+
+    /// Appends the neighbours to `out`.
+    #[inline]
+    pub fn read_into(&self, out: &mut Vec<u32>) {
+        let (deg, _) = self.head();
+        out.extend(
+            self.slots[1..1 + deg.min(self.capacity())]
+                .iter()
+                .map(|x| x.load(Relaxed)),
+        );
+    }
+
+    /// Appends `row` (the caller checked there is room); the closed prefix is unchanged.
+    #[inline]
+    pub fn push(&self, row: u32) {
+        let (deg, closed) = self.head();
+        self.slots[1 + deg].store(row, Relaxed);
+        self.slots[0].store((deg + 1) as u32 | ((closed as u32) << 16), Relaxed);
+    }
+
+    /// Replaces the list by `rows` (at most the capacity), the first `closed` of them
+    /// known to be closed; slots past the new degree are zeroed.
+    pub fn set(&self, rows: impl ExactSizeIterator<Item = u32>, closed: usize) {
+        let (old, _) = self.head();
+        let k = rows.len().min(self.capacity());
+        for (slot, r) in self.slots[1..1 + k].iter().zip(rows) {
+            slot.store(r, Relaxed);
+        }
+        for slot in &self.slots[1 + k..1 + old.max(k)] {
+            slot.store(0, Relaxed);
+        }
+        self.slots[0].store(k as u32 | ((closed.min(k) as u32) << 16), Relaxed);
+    }
+}
+
+impl Links {
+    /// Empty lists for nodes of the given levels.
+    pub fn new(m: usize, levels: Vec<u8>) -> Self {
+        let n = levels.len();
+        let m0 = 2 * m;
+        let stride0 = stride0(m0);
+        let mut up_start = vec![NONE; n];
+        let mut next = 0usize;
+        for (r, &l) in levels.iter().enumerate() {
+            if l > 0 {
+                up_start[r] = next as u32;
+                next += usize::from(l) * (1 + m);
+            }
+        }
+        Links {
+            m,
+            m0,
+            stride0,
+            layer0: (0..n * stride0).map(|_| AtomicU32::new(0)).collect(),
+            up_start,
+            upper: (0..next).map(|_| AtomicU32::new(0)).collect(),
+            levels,
+            locks: (0..n).map(|_| AtomicBool::new(false)).collect(),
+        }
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.levels.len()
+    }
+
+    /// Takes `row`'s lock (spinning, then yielding: locks are held for microseconds).
+    #[inline]
+    pub fn lock(&self, row: u32) -> Guard<'_> {
+        let l = &self.locks[row as usize];
+        let mut spins = 0u32;
+        while l
+            .compare_exchange_weak(false, true, Acquire, Relaxed)
+            .is_err()
+        {
+            while l.load(Relaxed) {
+                spins += 1;
+                if spins < 64 {
+                    std::hint::spin_loop();
+                } else {
+                    std::thread::yield_now();
+                }
+            }
+        }
+        Guard(l)
+    }
+
+    /// `row`'s list at `level` (the caller holds `row`'s lock, or has the only reference).
+    /// `row` must have that level.
+    #[inline]
+    pub fn list(&self, row: u32, level: usize) -> List<'_> {
+        let r = row as usize;
+        let slots = if level == 0 {
+            &self.layer0[r * self.stride0..r * self.stride0 + 1 + self.m0]
+        } else {
+            let s = self.up_start[r] as usize + (level - 1) * (1 + self.m);
+            &self.upper[s..s + 1 + self.m]
+        };
+        List { slots }
+    }
+
+    /// Copies `row`'s neighbours at `level` into `out` (cleared first), under its lock.
+    #[inline]
+    pub fn read(&self, row: u32, level: usize, out: &mut Vec<u32>) {
+        out.clear();
+        let _g = self.lock(row);
+        self.list(row, level).read_into(out);
+    }
+
+    /// Hints the CPU to load `row`'s layer-0 list.
+    #[inline]
+    pub fn prefetch0(&self, row: u32) {
+        let r = row as usize;
+        if let Some(s) = self.layer0.get(r * self.stride0..(r + 1) * self.stride0) {
+            crate::metric::prefetch_lines(s, 2);
+        }
+    }
+
+    /// Converts into the frozen graph (layer 0 in place, upper levels into CSR).
+    pub fn freeze(self, entry: u32, top: usize, ef_construction: usize) -> FrozenGraph {
+        let Links {
+            m,
+            m0,
+            stride0,
+            layer0,
+            up_start,
+            upper,
+            levels,
+            ..
+        } = self;
+        let n = levels.len();
+        let mut layer0: Vec<u32> = layer0.into_iter().map(AtomicU32::into_inner).collect();
+        for slot in layer0.iter_mut().step_by(stride0) {
+            *slot &= DEGREE;
+        }
+        let upper: Vec<u32> = upper.into_iter().map(AtomicU32::into_inner).collect();
+        let block = |r: usize, l: usize| {
+            let s = up_start[r] as usize + (l - 1) * (1 + m);
+            let deg = ((upper[s] & DEGREE) as usize).min(m);
+            &upper[s + 1..s + 1 + deg]
+        };
+        let up = (1..=top)
+            .map(|l| {
+                UpperLevel::from_lists(
+                    (0..n)
+                        .filter(|&r| usize::from(levels[r]) >= l)
+                        .map(|r| (r as u32, block(r, l))),
+                    m,
+                )
+            })
+            .collect();
+        FrozenGraph {
+            count: n,
+            m,
+            m0,
+            entry_point: entry,
+            layer0,
+            upper: up,
+            build_m: m,
+            build_ef_construction: ef_construction,
+        }
+    }
+}
