@@ -149,6 +149,14 @@ typedef enum {
 typedef struct vecmatch_builder vecmatch_builder;
 
 /**
+ * A mutable collection (opaque). Every function may be called from any number of threads
+ * at once on the same handle: searches and lookups never block; adds and deletes are
+ * serialised internally; a commit runs while searches go on. Pending (uncommitted)
+ * changes live in memory only and are lost if the process ends before a commit.
+ */
+typedef struct vecmatch_collection vecmatch_collection;
+
+/**
  * An open gallery (opaque). Read-only: every function taking a `const vecmatch_gallery *`
  * may be called from any number of threads at once on the same handle.
  */
@@ -172,6 +180,71 @@ typedef struct {
      */
     uint64_t seed;
 } vecmatch_hnsw_params;
+
+/**
+ * Options for opening or creating a collection. Start from
+ * `vecmatch_collection_options_default()`; a zero-initialised struct means manual commits
+ * only, the graph policy of the file, no verification at open.
+ */
+typedef struct {
+    /**
+     * Commit automatically once this many rows were added since the last commit; 0 =
+     * never. Default 10,000.
+     */
+    size_t auto_commit_rows;
+    /**
+     * Commit automatically once this fraction (in (0, 1]) of the file's rows is deleted
+     * or replaced; 0 = never. Default 0.25.
+     */
+    double auto_commit_deleted_fraction;
+    /**
+     * Whether commits build an HNSW graph with `hnsw` (true), or keep the file's choice
+     * and parameters (false).
+     */
+    bool use_hnsw;
+    /**
+     * HNSW parameters when `use_hnsw` (zero fields mean the defaults).
+     */
+    vecmatch_hnsw_params hnsw;
+    /**
+     * Verify every checksum and structure at open (one pass over the file).
+     */
+    bool verify;
+} vecmatch_collection_options;
+
+/**
+ * What a commit did.
+ */
+typedef struct {
+    /**
+     * Whether a new file was written (false: nothing was pending).
+     */
+    bool written;
+    /**
+     * Rows in the new file.
+     */
+    size_t rows;
+    /**
+     * Rows taken from the pending changes (added or replaced).
+     */
+    size_t added;
+    /**
+     * Rows of the old file left out (deleted or replaced).
+     */
+    size_t removed;
+    /**
+     * Size of the new file in bytes.
+     */
+    uint64_t bytes;
+    /**
+     * Whether the new file has an HNSW graph.
+     */
+    bool graph;
+    /**
+     * Wall-clock seconds the commit took.
+     */
+    double seconds;
+} vecmatch_commit_report;
 
 /**
  * Search parameters. Start from `vecmatch_search_params_default()`; a zero-initialised
@@ -313,6 +386,195 @@ vecmatch_status vecmatch_builder_write(const vecmatch_builder *builder, const ch
  * NULL or valid for writing one pointer.
  */
 vecmatch_status vecmatch_builder_build(const vecmatch_builder *builder, vecmatch_gallery **out);
+
+/**
+ * Default collection options: auto-commit after 10,000 added rows or 25% deleted rows,
+ * the file's graph policy, no verification at open.
+ *
+ * # Safety
+ * None. Thread-safe.
+ */
+vecmatch_collection_options vecmatch_collection_options_default(void);
+
+/**
+ * Opens the gallery file at `path` as a mutable collection (`options` NULL = defaults);
+ * stale temporary files of crashed commits next to it are removed. On success `*out`
+ * receives a handle to free with `vecmatch_collection_free`. Only one collection may
+ * change a given file at a time.
+ *
+ * # Safety
+ * `path` NULL or a NUL-terminated string; `options` NULL or valid for reading; `out` NULL
+ * or valid for writing one pointer. Thread-safe.
+ */
+vecmatch_status vecmatch_collection_open(const char *path,
+                                         const vecmatch_collection_options *options,
+                                         vecmatch_collection **out);
+
+/**
+ * Creates a new, empty collection file at `path` (which must not exist) for
+ * `dims`-dimensional vectors under `metric`, and opens it. On success `*out` receives a
+ * handle to free with `vecmatch_collection_free`.
+ *
+ * # Safety
+ * As `vecmatch_collection_open`.
+ */
+vecmatch_status vecmatch_collection_create(const char *path,
+                                           size_t dims,
+                                           vecmatch_metric metric,
+                                           const vecmatch_collection_options *options,
+                                           vecmatch_collection **out);
+
+/**
+ * Releases a collection; pending (uncommitted) changes are discarded. NULL is a no-op.
+ *
+ * # Safety
+ * `collection` NULL or a handle not freed before, used by no other thread during or
+ * after this call.
+ */
+void vecmatch_collection_free(vecmatch_collection *collection);
+
+/**
+ * Live vectors: committed and pending, minus deleted (0 for NULL).
+ *
+ * # Safety
+ * `collection` NULL or a live handle. Thread-safe.
+ */
+size_t vecmatch_collection_len(const vecmatch_collection *collection);
+
+/**
+ * Dimensions per vector (0 for NULL).
+ *
+ * # Safety
+ * `collection` NULL or a live handle. Thread-safe.
+ */
+size_t vecmatch_collection_dims(const vecmatch_collection *collection);
+
+/**
+ * Inserts `vector` (`dims` floats) under `key`, or replaces the vector of an existing key
+ * (upsert); visible to searches when this returns. `*out_replaced` (may be NULL) says
+ * whether a live key was replaced. May run an automatic commit: if that fails, its status
+ * is returned but the change itself was made (and is pending).
+ *
+ * # Safety
+ * `collection` NULL or a live handle; `vector` NULL or `dims` readable floats;
+ * `out_replaced` NULL or valid for one write. Thread-safe.
+ */
+vecmatch_status vecmatch_collection_add(vecmatch_collection *collection,
+                                        uint64_t key,
+                                        const float *vector,
+                                        size_t dims,
+                                        bool *out_replaced);
+
+/**
+ * Upserts `n` vectors (row-major `vectors`, `n × dims` floats) under `keys`, as one
+ * change: a search sees all of them or none. All or nothing on invalid input.
+ * `*out_replaced` (may be NULL) receives how many replaced a live key.
+ *
+ * # Safety
+ * `collection` NULL or a live handle; `keys` NULL or `n` readable keys; `vectors` NULL or
+ * `n × dims` readable floats; `out_replaced` NULL or valid for one write. Thread-safe.
+ */
+vecmatch_status vecmatch_collection_add_batch(vecmatch_collection *collection,
+                                              const uint64_t *keys,
+                                              const float *vectors,
+                                              size_t n,
+                                              size_t dims,
+                                              size_t *out_replaced);
+
+/**
+ * Deletes `key`: no search that starts after this returns will return it, and the next
+ * commit leaves its vector out of the file. `*out_deleted` (may be NULL) says whether the
+ * key was live. May run an automatic commit (see `vecmatch_collection_add`).
+ *
+ * # Safety
+ * `collection` NULL or a live handle; `out_deleted` NULL or valid for one write.
+ * Thread-safe.
+ */
+vecmatch_status vecmatch_collection_delete(vecmatch_collection *collection,
+                                           uint64_t key,
+                                           bool *out_deleted);
+
+/**
+ * Deletes `n` keys as one change (unknown keys are ignored); `*out_deleted` (may be NULL)
+ * receives how many were live.
+ *
+ * # Safety
+ * `collection` NULL or a live handle; `keys` NULL or `n` readable keys; `out_deleted`
+ * NULL or valid for one write. Thread-safe.
+ */
+vecmatch_status vecmatch_collection_delete_batch(vecmatch_collection *collection,
+                                                 const uint64_t *keys,
+                                                 size_t n,
+                                                 size_t *out_deleted);
+
+/**
+ * Whether `key` is live (false for NULL).
+ *
+ * # Safety
+ * `collection` NULL or a live handle. Thread-safe.
+ */
+bool vecmatch_collection_contains(const vecmatch_collection *collection, uint64_t key);
+
+/**
+ * Copies the live vector of `key` (normalised, for cosine) into `out` (`capacity` floats,
+ * at least the dims). `VECMATCH_ERR_KEY_NOT_FOUND` if the key is not live.
+ *
+ * # Safety
+ * `collection` NULL or a live handle; `out` NULL or valid for `capacity` float writes.
+ * Thread-safe.
+ */
+vecmatch_status vecmatch_collection_get(const vecmatch_collection *collection,
+                                        uint64_t key,
+                                        float *out,
+                                        size_t capacity);
+
+/**
+ * Writes a new file holding exactly the live vectors (deleted ones are physically gone),
+ * with its graph rebuilt when the collection has one, publishes it atomically (temporary
+ * file, fsync, rename, directory fsync) and switches new searches to it; searches already
+ * running finish on the old file. `*out_report` (may be NULL) says what was done.
+ *
+ * # Safety
+ * `collection` NULL or a live handle; `out_report` NULL or valid for one write.
+ * Thread-safe (a second commit waits for the first).
+ */
+vecmatch_status vecmatch_collection_commit(vecmatch_collection *collection,
+                                           vecmatch_commit_report *out_report);
+
+/**
+ * Searches one query, committed and pending rows together (deleted keys never returned);
+ * arguments and results as `vecmatch_gallery_search`.
+ *
+ * # Safety
+ * As `vecmatch_gallery_search`, with `collection` NULL or a live handle. Any number of
+ * threads may search while others add, delete or commit.
+ */
+vecmatch_status vecmatch_collection_search(const vecmatch_collection *collection,
+                                           const float *query,
+                                           size_t dims,
+                                           const vecmatch_search_params *params,
+                                           uint64_t *keys,
+                                           float *distances,
+                                           size_t capacity,
+                                           size_t *out_len);
+
+/**
+ * Searches `n_queries` row-major queries at once; arguments and results as
+ * `vecmatch_gallery_search_batch`.
+ *
+ * # Safety
+ * As `vecmatch_gallery_search_batch`, with `collection` NULL or a live handle.
+ * Thread-safe.
+ */
+vecmatch_status vecmatch_collection_search_batch(const vecmatch_collection *collection,
+                                                 const float *queries,
+                                                 size_t n_queries,
+                                                 size_t dims,
+                                                 const vecmatch_search_params *params,
+                                                 uint64_t *keys,
+                                                 float *distances,
+                                                 size_t capacity,
+                                                 size_t *out_lens);
 
 /**
  * Opens the gallery file at `path` by memory map, validating its header and section table

@@ -1,4 +1,7 @@
-//! Key filters resolved to rows once per search call.
+//! Key filters resolved to rows once per search call, and the deleted-row bitsets of a
+//! collection folded into them.
+
+use std::sync::Arc;
 
 use crate::gallery::View;
 use crate::types::KeyFilter;
@@ -9,15 +12,17 @@ pub(crate) enum RowSet {
     All,
     /// Only these rows (sorted, unique), with a bitset of them for O(1) membership.
     Only(Vec<usize>, Bits),
-    /// Every row but these (sorted, unique), with their bitset.
-    Except(Vec<usize>, Bits),
+    /// Every row but those of the bitset; `usize` is how many rows it holds. The bitset is
+    /// shared: a collection's deleted rows are used as they are, without a copy.
+    Except(usize, Arc<Bits>),
 }
 
-/// A bitset over rows: n/8 bytes, built once per call.
+/// A bitset over rows (n/8 bytes). Rows past its end are unset, so it can grow lazily.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Bits(Vec<u64>);
 
 impl Bits {
-    fn of(rows: &[usize], n: usize) -> Bits {
+    pub(crate) fn of(rows: &[usize], n: usize) -> Bits {
         let mut b = vec![0u64; n.div_ceil(64)];
         for &r in rows {
             if let Some(w) = b.get_mut(r / 64) {
@@ -27,11 +32,42 @@ impl Bits {
         Bits(b)
     }
 
+    /// Whether `row` is set.
     #[inline]
-    fn has(&self, row: usize) -> bool {
+    pub(crate) fn has(&self, row: usize) -> bool {
         self.0
             .get(row / 64)
             .is_some_and(|w| w & (1 << (row % 64)) != 0)
+    }
+
+    /// Sets `row` (growing the bitset); returns whether it was unset.
+    pub(crate) fn set(&mut self, row: usize) -> bool {
+        if self.0.len() <= row / 64 {
+            self.0.resize(row / 64 + 1, 0);
+        }
+        let w = &mut self.0[row / 64];
+        let fresh = *w & (1 << (row % 64)) == 0;
+        *w |= 1 << (row % 64);
+        fresh
+    }
+
+    /// Number of set bits.
+    pub(crate) fn count(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+
+    /// The union of two bitsets.
+    fn union(&self, other: &Bits) -> Bits {
+        let (long, short) = if self.0.len() >= other.0.len() {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        let mut out = long.clone();
+        for (w, o) in out.0.iter_mut().zip(&short.0) {
+            *w |= o;
+        }
+        out
     }
 }
 
@@ -81,7 +117,29 @@ impl RowSet {
             Some(KeyFilter::Deny(keys)) => {
                 let r = rows(keys);
                 let b = Bits::of(&r, n);
-                RowSet::Except(r, b)
+                RowSet::Except(r.len(), Arc::new(b))
+            }
+        }
+    }
+
+    /// This set without the rows of `dead` (a collection's deleted and replaced rows,
+    /// `dead_count` of them). Cost: O(1) without a filter, O(admitted) with an
+    /// allow-list, O(n/64) with a deny-list.
+    pub(crate) fn without(self, dead: &Arc<Bits>, dead_count: usize) -> RowSet {
+        if dead_count == 0 {
+            return self;
+        }
+        match self {
+            RowSet::All => RowSet::Except(dead_count, Arc::clone(dead)),
+            RowSet::Only(mut rows, _) => {
+                rows.retain(|&r| !dead.has(r));
+                let n = rows.last().map_or(0, |&r| r + 1);
+                let b = Bits::of(&rows, n);
+                RowSet::Only(rows, b)
+            }
+            RowSet::Except(_, bits) => {
+                let u = bits.union(dead);
+                RowSet::Except(u.count(), Arc::new(u))
             }
         }
     }
@@ -107,7 +165,7 @@ impl RowSet {
         match self {
             RowSet::All => n,
             RowSet::Only(a, _) => a.len(),
-            RowSet::Except(d, _) => n.saturating_sub(d.len()),
+            RowSet::Except(d, _) => n.saturating_sub(*d),
         }
     }
 }

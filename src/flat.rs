@@ -119,8 +119,17 @@ pub(crate) fn search(
     query: &[f32],
     params: &SearchParams<'_>,
 ) -> Result<Vec<Hit>> {
+    search_in(view, query, RowSet::resolve(view, params.filter), params)
+}
+
+/// Exact top-k for one query over the rows of `set` (`params.filter` is not read).
+pub(crate) fn search_in(
+    view: &View<'_>,
+    query: &[f32],
+    set: RowSet,
+    params: &SearchParams<'_>,
+) -> Result<Vec<Hit>> {
     let q = prepare_query(view.metric, view.dims, query)?;
-    let set = RowSet::resolve(view, params.filter);
     let threads = pool::effective(params.threads);
     let top = match &set {
         RowSet::Only(rows, _) => {
@@ -224,13 +233,22 @@ pub(crate) fn search_batch(
     queries: &[f32],
     params: &SearchParams<'_>,
 ) -> Result<Vec<Vec<Hit>>> {
+    search_batch_in(view, queries, RowSet::resolve(view, params.filter), params)
+}
+
+/// Exact top-k for many queries over the rows of `set` (`params.filter` is not read).
+pub(crate) fn search_batch_in(
+    view: &View<'_>,
+    queries: &[f32],
+    set: RowSet,
+    params: &SearchParams<'_>,
+) -> Result<Vec<Vec<Hit>>> {
     let qs = prepare_batch(view, queries)?;
     let d = view.dims;
     let nq = qs.len() / d;
     if nq == 0 {
         return Ok(Vec::new());
     }
-    let set = RowSet::resolve(view, params.filter);
     let threads = pool::effective(params.threads);
     let tops: Vec<TopK> = match &set {
         RowSet::Only(rows, _) => pool::install(params.threads, || {

@@ -27,6 +27,7 @@
 //! **mmap contract**: a gallery file must not be modified or truncated while it is open.
 //! vecmatch never edits a published file in place.
 
+mod collection;
 mod error;
 #[cfg(feature = "capi")]
 pub mod ffi;
@@ -39,6 +40,7 @@ mod pool;
 mod topk;
 mod types;
 
+pub use collection::{Collection, CollectionOptions, CollectionStats, CommitReport};
 pub use error::{Error, Result};
 pub use gallery::{Gallery, GalleryBuilder, GalleryInfo, OpenOptions, SectionInfo};
 pub use hnsw::{GraphReport, HnswParams, Progress};

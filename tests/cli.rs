@@ -455,3 +455,153 @@ fn hnsw_build_search_and_bench() {
     };
     assert!(r(128) >= 0.95 && r(128) >= r(16), "{} {}", r(16), r(128));
 }
+
+/// `vecmatch info --json` of a gallery, parsed.
+fn info_json(g: &Path) -> serde_json::Value {
+    let o = run(&["info", g.to_str().unwrap(), "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn fvecs_row(path: &Path, row: usize) -> Vec<u8> {
+    let b = std::fs::read(path).unwrap();
+    let d = u32::from_le_bytes(b[..4].try_into().unwrap()) as usize;
+    b[row * 4 * (d + 1) + 4..][..4 * d].to_vec()
+}
+
+#[test]
+fn add_delete_compact_commit_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = build_gallery(dir.path());
+    let gs = g.to_str().unwrap();
+    let queries = data("query.fvecs");
+    // Default keys: after the largest key (4999).
+    let o = run(&["add", gs, "--input", queries.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("added 100 vectors (0 replaced"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(info_json(&g)["count"], 5100);
+    let o = run(&[
+        "search",
+        gs,
+        "--query",
+        queries.to_str().unwrap(),
+        "--k",
+        "1",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let first = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        first.contains("5000"),
+        "query 0 finds itself under key 5000: {first}"
+    );
+
+    // Explicit keys replace rows 0..99 with the queries: the count stays.
+    let keys = dir.path().join("keys.txt");
+    let text: String = (0..100).map(|k| format!("{k}\n")).collect();
+    std::fs::write(&keys, text).unwrap();
+    let o = run(&[
+        "add",
+        gs,
+        "--input",
+        queries.to_str().unwrap(),
+        "--keys",
+        keys.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("(100 replaced"), "{}", stderr(&o));
+    assert_eq!(info_json(&g)["count"], 5100);
+    let base_row_7 = fvecs_row(&data("base.fvecs"), 7);
+    assert!(
+        !std::fs::read(&g)
+            .unwrap()
+            .windows(base_row_7.len())
+            .any(|w| w == base_row_7),
+        "the replaced vector is gone from the file"
+    );
+
+    // Delete three keys and one unknown key.
+    let del = dir.path().join("del.txt");
+    std::fs::write(&del, "200\n201\n4999\n999999\n").unwrap();
+    let o = run(&["delete", gs, "--keys", del.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("deleted 3 of 4 keys (1 not found)"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(info_json(&g)["count"], 5097);
+    let row_200 = fvecs_row(&data("base.fvecs"), 200);
+    assert!(
+        !std::fs::read(&g)
+            .unwrap()
+            .windows(row_200.len())
+            .any(|w| w == row_200),
+        "a deleted vector is gone from the file"
+    );
+
+    let o = run(&["compact", gs]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(run(&["verify", gs]).status.success());
+    assert_eq!(info_json(&g)["count"], 5097);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains(".tmp-")
+        })
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn add_delete_compact_errors_are_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = build_gallery(dir.path());
+    let gs = g.to_str().unwrap();
+    let missing = dir.path().join("missing.vmg");
+    let queries = data("query.fvecs");
+    let o = run(&[
+        "add",
+        missing.to_str().unwrap(),
+        "--input",
+        queries.to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, 1);
+    // 384-d gallery, 8-d raw input.
+    let raw = dir.path().join("v.f32");
+    std::fs::write(&raw, [0u8; 32 * 3]).unwrap();
+    let o = run(&["add", gs, "--input", raw.to_str().unwrap(), "--dims", "8"]);
+    assert_clean_failure(&o, 1);
+    assert!(stderr(&o).contains("384-d"), "{}", stderr(&o));
+    // Key count mismatch.
+    let keys = dir.path().join("k.txt");
+    std::fs::write(&keys, "1\n2\n").unwrap();
+    let o = run(&[
+        "add",
+        gs,
+        "--input",
+        queries.to_str().unwrap(),
+        "--keys",
+        keys.to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, 1);
+    let o = run(&["delete", gs]);
+    assert_clean_failure(&o, 2);
+    let o = run(&["compact", missing.to_str().unwrap()]);
+    assert_clean_failure(&o, 1);
+    // Nothing changed the gallery.
+    assert_eq!(info_json(&g)["count"], 5000);
+}

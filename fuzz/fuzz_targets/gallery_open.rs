@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 use vecmatch::{Gallery, KeyFilter, SearchParams};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(g) = Gallery::from_bytes(data) else { return };
+    let Ok(g) = Gallery::from_bytes(data) else {
+        return;
+    };
     let _ = g.verify();
     let _ = g.info();
     let d = g.dims();
@@ -18,6 +20,11 @@ fuzz_target!(|data: &[u8]| {
     let q: Vec<f32> = (0..d).map(|i| (i as f32 * 0.37).sin() + 0.5).collect();
     let _ = g.search(&q, &SearchParams::k(3));
     let keys = [0u64, 1, 2];
-    let p = SearchParams { k: 2, filter: Some(KeyFilter::Deny(&keys)), threads: Some(1), ..SearchParams::default() };
+    let p = SearchParams {
+        k: 2,
+        filter: Some(KeyFilter::Deny(&keys)),
+        threads: Some(1),
+        ..SearchParams::default()
+    };
     let _ = g.search_batch(&[q.clone(), q].concat(), &p);
 });

@@ -1,6 +1,6 @@
-//! The C ABI (feature `capi`): `extern "C"` functions over [`crate::Gallery`] and
-//! [`crate::GalleryBuilder`], declared for C in the committed, generated
-//! `include/vecmatch.h`.
+//! The C ABI (feature `capi`): `extern "C"` functions over [`crate::Gallery`],
+//! [`crate::GalleryBuilder`] and [`crate::Collection`], declared for C in the committed,
+//! generated `include/vecmatch.h`.
 //!
 //! Conventions, the same for every function:
 //! - every function is `unsafe extern "C"`, documents its contract (pointer validity,
@@ -8,7 +8,8 @@
 //!   [`vecmatch_status::VECMATCH_ERR_PANIC`], never an unwind into C or an abort;
 //! - fallible functions return a [`vecmatch_status`]; the text of the last failure on the
 //!   calling thread is [`vecmatch_last_error_message`];
-//! - handles are opaque (`vecmatch_gallery *`, `vecmatch_builder *`), made by `_open` /
+//! - handles are opaque (`vecmatch_gallery *`, `vecmatch_builder *`,
+//!   `vecmatch_collection *`), made by `_open` /
 //!   `_new` and released by `_free` (`_free(NULL)` is a no-op);
 //! - out-parameters and caller-allocated result buffers are written only on success;
 //! - every buffer comes with its length; a NULL pointer where one is required is
@@ -22,6 +23,7 @@
 mod args;
 mod boundary;
 mod builder;
+mod collection;
 mod gallery;
 mod library;
 mod params;
@@ -29,6 +31,7 @@ mod search;
 mod status;
 
 pub use builder::*;
+pub use collection::*;
 pub use gallery::*;
 pub use library::*;
 pub use params::*;

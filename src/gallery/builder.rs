@@ -69,6 +69,28 @@ impl GalleryBuilder {
         })
     }
 
+    /// A builder over rows that are already valid and normalised (a collection's merged
+    /// rows, with unique keys): nothing is checked or normalised again, so the stored
+    /// values are written bit for bit.
+    pub(crate) fn from_prepared(
+        dims: usize,
+        metric: Metric,
+        vectors: Vec<f32>,
+        keys: Vec<u64>,
+    ) -> Result<Self> {
+        let mut b = Self::new(dims, metric)?;
+        if vectors.len() != keys.len().saturating_mul(dims) || u32::try_from(keys.len()).is_err() {
+            return Err(Error::InvalidArgument(format!(
+                "{} values for {} keys of {dims} dims",
+                vectors.len(),
+                keys.len()
+            )));
+        }
+        b.vectors = vectors;
+        b.keys = keys;
+        Ok(b)
+    }
+
     /// Reserves room for `additional` more vectors.
     pub fn reserve(&mut self, additional: usize) {
         self.vectors.reserve(additional.saturating_mul(self.dims));

@@ -8,11 +8,14 @@ mod storage;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub use builder::GalleryBuilder;
 pub use layout::SectionInfo;
+pub(crate) use writer::remove_stale_temps;
 
 use crate::error::{Error, Result};
+use crate::filter::{Bits, RowSet};
 use crate::flat;
 use crate::hnsw::{self, GraphReport, graph::GraphView};
 use crate::types::{ElementType, Hit, Metric, SearchParams};
@@ -352,6 +355,42 @@ impl Gallery {
         match self.graph()? {
             Some(g) if !params.exact => hnsw::search_one(&view, &g, query, params),
             _ => flat::search(&view, query, params),
+        }
+    }
+
+    /// [`Gallery::search`] with `params.filter` combined with a set of excluded rows (a
+    /// collection's deleted and replaced rows). Deleted rows are traversed by the graph
+    /// search but never returned.
+    pub(crate) fn search_excluding(
+        &self,
+        query: &[f32],
+        params: &SearchParams<'_>,
+        dead: &Arc<Bits>,
+        dead_count: usize,
+    ) -> Result<Vec<Hit>> {
+        params.validate()?;
+        let view = self.view()?;
+        let set = RowSet::resolve(&view, params.filter).without(dead, dead_count);
+        match self.graph()? {
+            Some(g) if !params.exact => hnsw::search_one_in(&view, &g, query, set, params),
+            _ => flat::search_in(&view, query, set, params),
+        }
+    }
+
+    /// [`Gallery::search_batch`] excluding rows, as [`Gallery::search_excluding`].
+    pub(crate) fn search_batch_excluding(
+        &self,
+        queries: &[f32],
+        params: &SearchParams<'_>,
+        dead: &Arc<Bits>,
+        dead_count: usize,
+    ) -> Result<Vec<Vec<Hit>>> {
+        params.validate()?;
+        let view = self.view()?;
+        let set = RowSet::resolve(&view, params.filter).without(dead, dead_count);
+        match self.graph()? {
+            Some(g) if !params.exact => hnsw::search_many_in(&view, &g, queries, set, params),
+            _ => flat::search_batch_in(&view, queries, set, params),
         }
     }
 

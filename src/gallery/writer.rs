@@ -176,3 +176,53 @@ fn sync_dir(path: &Path) -> Result<()> {
     let _ = dir;
     Ok(())
 }
+
+/// Removes the temporary files (`NAME.tmp-PID-N`) that a process killed while writing
+/// `path` left behind. Only files whose process is gone are removed (checked through
+/// `/proc`, so on Linux only; elsewhere nothing is removed): a writer that is still running
+/// keeps its file. A leftover is never opened as a gallery either way. Returns how many
+/// were removed; errors (e.g. a read-only directory) are ignored.
+pub(crate) fn remove_stale_temps(path: &Path) -> usize {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return 0;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let mut prefix = name.to_os_string();
+    prefix.push(".tmp-");
+    let Some(prefix) = prefix.to_str() else {
+        return 0;
+    };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let file_name = e.file_name();
+        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(prefix)) else {
+            continue;
+        };
+        let Some((pid, n)) = rest.split_once('-') else {
+            continue;
+        };
+        let (Ok(pid), true) = (pid.parse::<u32>(), n.bytes().all(|b| b.is_ascii_digit())) else {
+            continue;
+        };
+        if pid != std::process::id() && process_is_gone(pid) && fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Whether no process `pid` exists (Linux: no `/proc/PID`). Elsewhere always `false`.
+fn process_is_gone(pid: u32) -> bool {
+    if cfg!(target_os = "linux") && Path::new("/proc/self").exists() {
+        !Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        false
+    }
+}

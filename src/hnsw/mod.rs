@@ -136,10 +136,21 @@ pub(crate) fn search_one(
     query: &[f32],
     params: &crate::types::SearchParams<'_>,
 ) -> Result<Vec<crate::types::Hit>> {
-    let q = crate::metric::prepare_query(view.metric, view.dims, query)?;
     let set = crate::filter::RowSet::resolve(view, params.filter);
+    search_one_in(view, g, query, set, params)
+}
+
+/// [`search_one`] over the rows of `set` (`params.filter` is not read).
+pub(crate) fn search_one_in(
+    view: &crate::gallery::View<'_>,
+    g: &graph::GraphView<'_>,
+    query: &[f32],
+    set: crate::filter::RowSet,
+    params: &crate::types::SearchParams<'_>,
+) -> Result<Vec<crate::types::Hit>> {
+    let q = crate::metric::prepare_query(view.metric, view.dims, query)?;
     if exact_is_better(&set, view.count()) {
-        return crate::flat::search(view, query, params);
+        return crate::flat::search_in(view, query, set, params);
     }
     Ok(search::search(view, g, &q, &set, params))
 }
@@ -173,11 +184,22 @@ pub(crate) fn search_many(
     queries: &[f32],
     params: &crate::types::SearchParams<'_>,
 ) -> Result<Vec<Vec<crate::types::Hit>>> {
+    let set = crate::filter::RowSet::resolve(view, params.filter);
+    search_many_in(view, g, queries, set, params)
+}
+
+/// [`search_many`] over the rows of `set` (`params.filter` is not read).
+pub(crate) fn search_many_in(
+    view: &crate::gallery::View<'_>,
+    g: &graph::GraphView<'_>,
+    queries: &[f32],
+    set: crate::filter::RowSet,
+    params: &crate::types::SearchParams<'_>,
+) -> Result<Vec<Vec<crate::types::Hit>>> {
     use rayon::prelude::*;
     let qs = crate::flat::prepare_batch(view, queries)?;
-    let set = crate::filter::RowSet::resolve(view, params.filter);
     if exact_is_better(&set, view.count()) {
-        return crate::flat::search_batch(view, queries, params);
+        return crate::flat::search_batch_in(view, queries, set, params);
     }
     let d = view.dims;
     if params.threads == Some(1) {

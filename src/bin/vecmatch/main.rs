@@ -1,4 +1,4 @@
-//! `vecmatch`: build, inspect, verify, search and benchmark gallery files.
+//! `vecmatch`: build, inspect, verify, search, benchmark and change gallery files.
 //!
 //! Errors are one line on stderr with exit code 1 (bad input, failed verification) or 2
 //! (bad command line); never a panic trace.
@@ -7,6 +7,7 @@ mod bench;
 mod build;
 mod info;
 mod input;
+mod mutate;
 mod output;
 mod progress;
 mod search;
@@ -71,7 +72,7 @@ fn parse_pos(s: &str) -> Result<usize, String> {
 #[command(
     name = "vecmatch",
     version,
-    about = "Build, inspect, verify, search and benchmark vecmatch gallery files"
+    about = "Build, inspect, verify, search, benchmark and change vecmatch gallery files"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -90,6 +91,12 @@ enum Command {
     Verify(info::VerifyArgs),
     /// Measure build, open and search speed and recall against ground truth.
     Bench(bench::Args),
+    /// Add vectors to a gallery (an existing key has its vector replaced); commits atomically.
+    Add(mutate::AddArgs),
+    /// Delete vectors by key from a gallery; commits atomically (the vectors are gone from the file).
+    Delete(mutate::DeleteArgs),
+    /// Rewrite a gallery (rebuilding its HNSW graph, if any) atomically.
+    Compact(mutate::CompactArgs),
 }
 
 fn main() -> ExitCode {
@@ -104,6 +111,9 @@ fn main() -> ExitCode {
         Command::Info(a) => info::run_info(a),
         Command::Verify(a) => info::run_verify(a),
         Command::Bench(a) => bench::run(a),
+        Command::Add(a) => mutate::run_add(a),
+        Command::Delete(a) => mutate::run_delete(a),
+        Command::Compact(a) => mutate::run_compact(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,129 @@
+//! Commit: merge the frozen rows, the delta and the deletes of a snapshot into a new
+//! gallery file (deleted rows are not copied), rebuild its graph, and publish it
+//! atomically.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::error::Result;
+use crate::gallery::GalleryBuilder;
+use crate::hnsw::HnswParams;
+
+use super::snapshot::Snapshot;
+
+/// What a commit did, from [`crate::Collection::commit`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommitReport {
+    /// Whether a new file was written (`false`: nothing was pending).
+    pub written: bool,
+    /// Rows in the new file.
+    pub rows: usize,
+    /// Rows taken from the delta (added or replaced since the last commit).
+    pub added: usize,
+    /// Rows of the old file left out (deleted or replaced).
+    pub removed: usize,
+    /// Size of the new file in bytes.
+    pub bytes: u64,
+    /// Whether the new file carries an HNSW graph (rebuilt from scratch).
+    pub graph: bool,
+    /// Time to merge, build the graph, write, fsync and rename.
+    pub duration: Duration,
+}
+
+/// The live rows of `snap`, frozen rows first (in row order), then delta rows (in
+/// insertion order): values as stored (already normalised), keys unique.
+fn merged_rows(snap: &Snapshot) -> Result<(Vec<f32>, Vec<u64>)> {
+    let d = snap.dims();
+    let view = snap.frozen.view()?;
+    let n = snap.len();
+    let mut vectors = Vec::with_capacity(n.saturating_mul(d));
+    let mut keys = Vec::with_capacity(n);
+    for (row, &key) in view.keys.iter().enumerate() {
+        if !snap.frozen_dead.has(row) {
+            vectors.extend_from_slice(view.row(row));
+            keys.push(key);
+        }
+    }
+    for r in snap.delta.rows(d) {
+        if !snap.delta_dead.has(r.id) {
+            vectors.extend_from_slice(r.vector);
+            keys.push(r.key);
+        }
+    }
+    Ok((vectors, keys))
+}
+
+/// The graph parameters recorded in a gallery's META (`hnsw.m`, `hnsw.ef_construction`,
+/// `hnsw.seed`), and its `user` string.
+pub(crate) fn recorded_meta(meta: Option<&str>) -> (Option<HnswParams>, Option<String>) {
+    let Some(v) = meta.and_then(|m| serde_json::from_str::<serde_json::Value>(m).ok()) else {
+        return (None, None);
+    };
+    let user = v.get("user").and_then(|u| u.as_str()).map(str::to_owned);
+    let hnsw = v.get("hnsw").map(|h| {
+        let field = |name: &str| h.get(name).and_then(serde_json::Value::as_u64);
+        let d = HnswParams::default();
+        HnswParams {
+            m: field("m").map_or(d.m, |x| x as usize),
+            ef_construction: field("ef_construction").map_or(d.ef_construction, |x| x as usize),
+            seed: field("seed").unwrap_or(d.seed),
+        }
+    });
+    (hnsw.filter(|p| p.validate().is_ok()), user)
+}
+
+/// Writes the merged gallery of `snap` to `path` atomically. `graph`: build an HNSW graph
+/// with these parameters. Returns the report (without `duration`).
+pub(crate) fn write_merged(
+    snap: &Snapshot,
+    path: &Path,
+    graph: Option<HnswParams>,
+    user: Option<String>,
+) -> Result<CommitReport> {
+    let start = Instant::now();
+    let (vectors, keys) = merged_rows(snap)?;
+    let rows = keys.len();
+    let added = snap.delta.len().saturating_sub(snap.delta_dead_count);
+    let mut b = GalleryBuilder::from_prepared(snap.dims(), snap.frozen.metric(), vectors, keys)?;
+    if let Some(u) = user {
+        b.user_meta(u);
+    }
+    if let Some(p) = graph {
+        b.hnsw(p)?;
+    }
+    let bytes = b.write(path)?;
+    Ok(CommitReport {
+        written: true,
+        rows,
+        added,
+        removed: snap.frozen_dead_count,
+        bytes,
+        graph: graph.is_some(),
+        duration: start.elapsed(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_round_trip() {
+        let (p, u) = recorded_meta(Some(
+            r#"{"builder":"x","user":"note","hnsw":{"m":8,"ef_construction":50,"seed":3}}"#,
+        ));
+        assert_eq!(
+            p,
+            Some(HnswParams {
+                m: 8,
+                ef_construction: 50,
+                seed: 3
+            })
+        );
+        assert_eq!(u.as_deref(), Some("note"));
+        assert_eq!(recorded_meta(Some("not json")), (None, None));
+        assert_eq!(recorded_meta(None), (None, None));
+        let (p, _) = recorded_meta(Some(r#"{"hnsw":{"m":1000}}"#));
+        assert_eq!(p, None, "out-of-range parameters are not reused");
+    }
+}

@@ -1,0 +1,572 @@
+//! The mutable collection: a frozen gallery file, an in-memory delta of added rows and a
+//! set of deleted rows, merged into a new file by [`Collection::commit`].
+
+mod commit;
+mod delta;
+mod snapshot;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use arc_swap::ArcSwap;
+
+pub use commit::CommitReport;
+
+use crate::error::{Error, Result};
+use crate::gallery::{Gallery, GalleryBuilder, OpenOptions, remove_stale_temps};
+use crate::hnsw::HnswParams;
+use crate::metric::{check_finite, normalize_in_place};
+use crate::types::{Hit, Metric, SearchParams};
+
+use snapshot::{Place, Snapshot};
+
+/// Options of [`Collection::open_with`] and [`Collection::create`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CollectionOptions {
+    /// Commit automatically once this many rows were added (or replaced) since the last
+    /// commit. Every search scans the added rows exactly, so this bounds that cost
+    /// (10,000 rows of 384 dims are 15 MB per query). `None`: never. Default 10,000.
+    pub auto_commit_rows: Option<usize>,
+    /// Commit automatically once this fraction of the file's rows is deleted or replaced.
+    /// The graph search walks through deleted rows without returning them, and past 35%
+    /// deleted rows searches fall back to an exact scan. `None`: never. Default 0.25.
+    pub auto_commit_deleted_fraction: Option<f64>,
+    /// Graph of the files written by commits: `Some(params)` always builds an HNSW graph
+    /// with these parameters; `None` builds one exactly when the current file has one,
+    /// with the parameters recorded in its META. Default `None`.
+    pub hnsw: Option<HnswParams>,
+    /// Verify every checksum and structure of the file at open (one pass over the file).
+    /// Default `false`.
+    pub verify: bool,
+}
+
+impl Default for CollectionOptions {
+    fn default() -> Self {
+        CollectionOptions {
+            auto_commit_rows: Some(10_000),
+            auto_commit_deleted_fraction: Some(0.25),
+            hnsw: None,
+            verify: false,
+        }
+    }
+}
+
+impl CollectionOptions {
+    /// Options that never commit automatically.
+    pub fn manual() -> Self {
+        CollectionOptions {
+            auto_commit_rows: None,
+            auto_commit_deleted_fraction: None,
+            ..CollectionOptions::default()
+        }
+    }
+}
+
+/// Counts describing a collection's current state, from [`Collection::stats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CollectionStats {
+    /// Live vectors (what [`Collection::len`] returns).
+    pub live: usize,
+    /// Rows in the committed file.
+    pub committed_rows: usize,
+    /// Rows of the committed file deleted or replaced since (still in the file).
+    pub deleted_committed: usize,
+    /// Rows added since the last commit, live or not (searched by an exact scan).
+    pub pending_rows: usize,
+    /// Of those, rows deleted or replaced again.
+    pub deleted_pending: usize,
+}
+
+/// The writer's state: the newest snapshot and the live delta rows by key.
+struct State {
+    snap: Snapshot,
+    /// Key → id of its live delta row.
+    live: HashMap<u64, usize>,
+    /// While a commit writes the file: every change made since it took its snapshot, to
+    /// be replayed onto the committed file's state.
+    log: Option<Vec<Change>>,
+}
+
+/// One change, as recorded for a running commit.
+enum Change {
+    /// `key` upserted with the vector of delta row `id` (of the snapshot being changed).
+    Upsert(u64, usize),
+    /// `key` deleted.
+    Delete(u64),
+}
+
+/// A mutable set of vectors with unique `u64` keys, backed by one gallery file.
+///
+/// The committed rows stay in the memory-mapped file; [`Collection::add`] (an upsert: a
+/// new key inserts, an existing key replaces) and [`Collection::delete`] change an
+/// in-memory state that every search sees as soon as the call returns: added rows are
+/// searched exactly next to the file's rows (with its HNSW graph, if any), and deleted or
+/// replaced rows are never returned (the graph search walks through them). A
+/// [`Collection::commit`] writes a new file holding exactly the live rows — deleted
+/// vectors are physically gone — with its graph rebuilt, publishes it atomically
+/// (temporary file, fsync, rename, directory fsync) and switches new searches to it.
+///
+/// **Pending changes live in memory only**: if the process ends before a commit, they
+/// are lost and the file holds the last committed state (a crash during a commit leaves
+/// the old file or the new one, complete). Dropping a collection discards them too.
+///
+/// # Concurrency
+/// `Collection` is `Send + Sync` and every method takes `&self`.
+///
+/// | operation | may run concurrently with |
+/// |---|---|
+/// | `search`, `search_batch`, `get`, `contains`, `len`, `stats`, `gallery` | everything, any number of threads; lock-free (one atomic load of the current snapshot per call) |
+/// | `add`, `add_batch`, `delete`, `delete_batch` | reads and a running commit; with each other they are serialised by an internal mutex (held for the change only) |
+/// | `commit`, `compact` (also run by an auto-commit) | everything; a second commit waits for the first. While the file is written, other threads' adds and deletes go on and are carried over as pending changes |
+///
+/// Each read works on one snapshot: it sees every change whose call returned before it
+/// started, and of a change running meanwhile either all or nothing (an `add_batch` or
+/// `delete_batch` is applied as one change). A search running while a commit swaps the
+/// file finishes on the old mapping, which stays valid.
+///
+/// Only one `Collection` may change a given file at a time (in one process or across
+/// processes): two would each commit their own state and the last commit would win.
+/// Opening the file read-only ([`Gallery::open`]) at the same time is fine.
+///
+/// ```
+/// use vecmatch::{Collection, CollectionOptions, Metric, SearchParams};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("items.vmg");
+/// let c = Collection::create(&path, 3, Metric::Cosine, CollectionOptions::default())?;
+/// c.add(1, &[1.0, 0.0, 0.0])?;
+/// c.add(2, &[0.0, 1.0, 0.0])?;
+/// assert_eq!(c.search(&[0.9, 0.1, 0.0], &SearchParams::k(1))?[0].key, 1);
+/// c.delete(1)?;
+/// assert_eq!(c.search(&[0.9, 0.1, 0.0], &SearchParams::k(1))?[0].key, 2);
+/// c.commit()?; // the file now holds key 2 only
+/// assert_eq!(vecmatch::Gallery::open(&path)?.keys(), &[2]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Collection {
+    path: PathBuf,
+    options: CollectionOptions,
+    current: ArcSwap<Snapshot>,
+    writer: Mutex<State>,
+    /// Held for the whole of a commit: one commit at a time.
+    committer: Mutex<()>,
+}
+
+impl Collection {
+    /// Opens the gallery file at `path` as a collection, with default options.
+    ///
+    /// # Errors
+    /// As [`Gallery::open`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Collection> {
+        Self::open_with(path, CollectionOptions::default())
+    }
+
+    /// Opens the gallery file at `path` as a collection. O(1) like [`Gallery::open`]
+    /// (unless `options.verify`). Temporary files that a killed commit left next to the
+    /// file are removed (those whose process is gone).
+    ///
+    /// # Errors
+    /// As [`Gallery::open`]; [`Error::InvalidArgument`] for options out of range.
+    pub fn open_with(path: impl AsRef<Path>, options: CollectionOptions) -> Result<Collection> {
+        if let Some(f) = options.auto_commit_deleted_fraction
+            && !(f > 0.0 && f <= 1.0)
+        {
+            return Err(Error::InvalidArgument(format!(
+                "auto_commit_deleted_fraction must be in (0, 1], got {f}"
+            )));
+        }
+        if let Some(p) = &options.hnsw {
+            p.validate()?;
+        }
+        let path = path.as_ref().to_path_buf();
+        remove_stale_temps(&path);
+        let gallery = Gallery::open_with(
+            &path,
+            OpenOptions {
+                verify_checksums: options.verify,
+            },
+        )?;
+        let snap = Snapshot::of(Arc::new(gallery));
+        Ok(Collection {
+            path,
+            options,
+            current: ArcSwap::from_pointee(snap.clone()),
+            writer: Mutex::new(State {
+                snap,
+                live: HashMap::new(),
+                log: None,
+            }),
+            committer: Mutex::new(()),
+        })
+    }
+
+    /// Creates an empty gallery file at `path` (with an empty HNSW graph if
+    /// `options.hnsw` is set) and opens it.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if `path` exists or `dims` is out of range;
+    /// [`Error::Io`] if the file cannot be written.
+    pub fn create(
+        path: impl AsRef<Path>,
+        dims: usize,
+        metric: Metric,
+        options: CollectionOptions,
+    ) -> Result<Collection> {
+        let path = path.as_ref();
+        if path.exists() {
+            return Err(Error::InvalidArgument(format!(
+                "{} already exists",
+                path.display()
+            )));
+        }
+        let mut b = GalleryBuilder::new(dims, metric)?;
+        if let Some(p) = options.hnsw {
+            b.hnsw(p)?;
+        }
+        b.write(path)?;
+        Self::open_with(path, options)
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while writing cannot leave a half-published snapshot (snapshots are
+        // swapped whole), so a poisoned lock is still usable.
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn snapshot(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    /// The file this collection commits to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Components per vector.
+    pub fn dims(&self) -> usize {
+        self.current.load().dims()
+    }
+
+    /// The distance metric.
+    pub fn metric(&self) -> Metric {
+        self.current.load().frozen.metric()
+    }
+
+    /// Number of live vectors (committed and pending, minus deleted). O(1).
+    pub fn len(&self) -> usize {
+        self.current.load().len()
+    }
+
+    /// Whether no vector is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Counts of committed, pending and deleted rows. O(1).
+    pub fn stats(&self) -> CollectionStats {
+        let s = self.current.load();
+        CollectionStats {
+            live: s.len(),
+            committed_rows: s.frozen.len(),
+            deleted_committed: s.frozen_dead_count,
+            pending_rows: s.delta.len(),
+            deleted_pending: s.delta_dead_count,
+        }
+    }
+
+    /// The committed gallery currently searched (without the pending changes). It stays
+    /// valid after later commits.
+    pub fn gallery(&self) -> Arc<Gallery> {
+        Arc::clone(&self.current.load().frozen)
+    }
+
+    /// Whether `key` is live. O(log n) plus a scan of at most 1,024 recently added keys.
+    pub fn contains(&self, key: u64) -> bool {
+        self.current.load().place(key) != Place::Absent
+    }
+
+    /// The stored vector of `key` (normalised if the metric is cosine), copied.
+    pub fn get(&self, key: u64) -> Option<Vec<f32>> {
+        self.current.load().get(key)
+    }
+
+    /// The `params.k` nearest live vectors to `query`, best first, as
+    /// [`Gallery::search`] over the committed rows (minus deleted and replaced ones)
+    /// merged with an exact scan of the rows added since the last commit.
+    ///
+    /// # Errors
+    /// As [`Gallery::search`].
+    pub fn search(&self, query: &[f32], params: &SearchParams<'_>) -> Result<Vec<Hit>> {
+        self.snapshot().search(query, params)
+    }
+
+    /// Many queries at once (row-major), as [`Gallery::search_batch`]; every query sees
+    /// the same snapshot.
+    ///
+    /// # Errors
+    /// As [`Gallery::search_batch`].
+    pub fn search_batch(
+        &self,
+        queries: &[f32],
+        params: &SearchParams<'_>,
+    ) -> Result<Vec<Vec<Hit>>> {
+        self.snapshot().search_batch(queries, params)
+    }
+
+    /// Validates (and for cosine normalises) `keys.len()` rows into one buffer.
+    fn prepare(&self, keys: &[u64], vectors: &[f32]) -> Result<Vec<f32>> {
+        let (d, metric) = (self.dims(), self.metric());
+        if vectors.len() != keys.len().saturating_mul(d) {
+            return Err(Error::DimensionMismatch {
+                expected: keys.len().saturating_mul(d),
+                found: vectors.len(),
+            });
+        }
+        let mut rows = vectors.to_vec();
+        for (i, row) in rows.chunks_exact_mut(d).enumerate() {
+            let what = || format!("vector row {i}");
+            check_finite(row, what)?;
+            if metric == Metric::Cosine {
+                normalize_in_place(row, what)?;
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Inserts `vector` under `key`, or replaces the vector of an existing key (upsert).
+    /// Visible to searches when this returns. Returns whether a live key was replaced.
+    /// Cost: O(dims) (plus, when it replaces a committed row, a copy of the deleted-row
+    /// bitset, n/8 bytes); may run an automatic commit.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`], [`Error::NonFinite`], [`Error::ZeroVector`] (cosine)
+    /// for a bad vector (nothing changes). If an automatic commit fails, its error is
+    /// returned, but the change itself was made (and is pending).
+    pub fn add(&self, key: u64, vector: &[f32]) -> Result<bool> {
+        self.add_batch(&[key], vector).map(|n| n == 1)
+    }
+
+    /// Upserts `keys.len()` rows (row-major `vectors`) as one change: a search sees all of
+    /// them or none. A key given twice keeps its last vector. Returns how many rows
+    /// replaced a live key (a key given twice counts once more).
+    ///
+    /// # Errors
+    /// As [`Collection::add`]; all or nothing: if any row is invalid, nothing changes and
+    /// the error names the first bad row.
+    pub fn add_batch(&self, keys: &[u64], vectors: &[f32]) -> Result<usize> {
+        let rows = self.prepare(keys, vectors)?;
+        let d = self.dims();
+        let mut st = self.state();
+        let limit = u32::MAX as usize;
+        if st.snap.len().saturating_add(keys.len()) > limit {
+            return Err(Error::InvalidArgument(
+                "a collection holds at most 2^32-1 vectors".into(),
+            ));
+        }
+        let mut replaced = 0;
+        for (&key, v) in keys.iter().zip(rows.chunks_exact(d)) {
+            replaced += usize::from(st.upsert(key, v, d));
+        }
+        self.publish(st)?;
+        Ok(replaced)
+    }
+
+    /// Deletes `key`: it is never returned by a search that starts after this returns.
+    /// Returns whether the key was live. Cost: O(1), plus a copy of the deleted-row
+    /// bitset (n/8 bytes); may run an automatic commit.
+    ///
+    /// # Errors
+    /// Only from an automatic commit (the delete itself was made).
+    pub fn delete(&self, key: u64) -> Result<bool> {
+        self.delete_batch(&[key]).map(|n| n == 1)
+    }
+
+    /// Deletes many keys as one change. Returns how many were live (unknown keys are
+    /// ignored).
+    ///
+    /// # Errors
+    /// As [`Collection::delete`].
+    pub fn delete_batch(&self, keys: &[u64]) -> Result<usize> {
+        let mut st = self.state();
+        let mut deleted = 0;
+        for &key in keys {
+            if st.kill(key) {
+                deleted += 1;
+                if let Some(log) = &mut st.log {
+                    log.push(Change::Delete(key));
+                }
+            }
+        }
+        if deleted > 0 {
+            self.publish(st)?;
+        }
+        Ok(deleted)
+    }
+
+    /// Makes `st.snap` current, releases the writer lock, then commits if a threshold is
+    /// reached (and no commit is running already).
+    fn publish(&self, st: MutexGuard<'_, State>) -> Result<()> {
+        self.current.store(Arc::new(st.snap.clone()));
+        let o = &self.options;
+        let rows = o
+            .auto_commit_rows
+            .is_some_and(|n| st.snap.delta.len() >= n.max(1));
+        let n = st.snap.frozen.len();
+        let deleted = o.auto_commit_deleted_fraction.is_some_and(|f| {
+            st.snap.frozen_dead_count > 0 && st.snap.frozen_dead_count as f64 >= f * n as f64
+        });
+        let running = st.log.is_some();
+        drop(st);
+        if (rows || deleted) && !running {
+            self.commit_inner(false)?;
+        }
+        Ok(())
+    }
+
+    /// Writes a new gallery file holding exactly the live rows (deleted and replaced
+    /// vectors are not copied), with an HNSW graph rebuilt from scratch if the file had one
+    /// (or `options.hnsw` asks for one), publishes it atomically (temporary file, fsync,
+    /// rename, directory fsync) and switches searches to it; searches already running
+    /// finish on the old file's mapping. Does nothing if nothing is pending.
+    ///
+    /// The file holds the state at the moment the commit started. Adds and deletes from
+    /// other threads go on while it writes (they stay pending and are carried over onto
+    /// the new file's state); another commit waits for this one. Cost: a copy of every
+    /// live row into memory, the graph build (the same as building the gallery from
+    /// scratch), and writing the file; searches are not slowed down beyond sharing the
+    /// cores.
+    ///
+    /// # Errors
+    /// [`Error::Io`] if the file cannot be written or reopened. On error the changes stay
+    /// pending and searches go on as before (if only the reopening failed, the file
+    /// already holds the merged rows: the same contents).
+    pub fn commit(&self) -> Result<CommitReport> {
+        self.commit_inner(false)
+    }
+
+    /// [`Collection::commit`], even with nothing pending: rewrites the file (rebuilding
+    /// its graph), e.g. to reclaim space or to repair a graph after `verify` complained.
+    ///
+    /// # Errors
+    /// As [`Collection::commit`].
+    pub fn compact(&self) -> Result<CommitReport> {
+        self.commit_inner(true)
+    }
+
+    fn commit_inner(&self, force: bool) -> Result<CommitReport> {
+        let _one = self
+            .committer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let snap = {
+            let mut st = self.state();
+            let snap = st.snap.clone();
+            let pending = snap.delta.len() > 0 || snap.frozen_dead_count > 0;
+            if !pending && !force {
+                return Ok(CommitReport {
+                    rows: snap.frozen.len(),
+                    ..CommitReport::default()
+                });
+            }
+            st.log = Some(Vec::new());
+            snap
+        };
+        let written = self.write_file(&snap);
+        let mut st = self.state();
+        let log = st.log.take().unwrap_or_default();
+        let (report, frozen) = written?;
+        // The new file holds `snap`; replay what changed since onto it.
+        let mut next = State {
+            snap: Snapshot::of(frozen),
+            live: HashMap::new(),
+            log: None,
+        };
+        let d = snap.dims();
+        for change in log {
+            match change {
+                Change::Upsert(key, id) => {
+                    if let Some(v) = st.snap.delta.row(id, d) {
+                        next.upsert(key, v, d);
+                    }
+                }
+                Change::Delete(key) => {
+                    next.kill(key);
+                }
+            }
+        }
+        *st = next;
+        self.current.store(Arc::new(st.snap.clone()));
+        Ok(report)
+    }
+
+    /// Writes the merged file of `snap` and maps it.
+    fn write_file(&self, snap: &Snapshot) -> Result<(CommitReport, Arc<Gallery>)> {
+        let info = snap.frozen.info();
+        let (recorded, user) = commit::recorded_meta(info.meta.as_deref());
+        let graph = self.options.hnsw.or(if snap.frozen.has_graph() {
+            Some(recorded.unwrap_or_default())
+        } else {
+            None
+        });
+        remove_stale_temps(&self.path);
+        let report = commit::write_merged(snap, &self.path, graph, user)?;
+        let frozen = Arc::new(Gallery::open(&self.path)?);
+        Ok((report, frozen))
+    }
+}
+
+impl State {
+    /// Upserts `key` with the prepared vector `v`. Returns whether a live key was replaced.
+    fn upsert(&mut self, key: u64, v: &[f32], d: usize) -> bool {
+        let replaced = self.kill(key);
+        let id = self.snap.delta.len();
+        self.snap.delta = self.snap.delta.push(key, v, d);
+        self.live.insert(key, id);
+        if let Some(log) = &mut self.log {
+            log.push(Change::Upsert(key, id));
+        }
+        replaced
+    }
+
+    /// Marks the live row of `key` (delta or committed) deleted. Returns whether there
+    /// was one.
+    fn kill(&mut self, key: u64) -> bool {
+        if let Some(id) = self.live.remove(&key) {
+            if Arc::make_mut(&mut self.snap.delta_dead).set(id) {
+                self.snap.delta_dead_count += 1;
+            }
+            return true;
+        }
+        let row = self.snap.frozen.view().ok().and_then(|v| v.row_of(key));
+        match row {
+            Some(row) if !self.snap.frozen_dead.has(row) => {
+                Arc::make_mut(&mut self.snap.frozen_dead).set(row);
+                self.snap.frozen_dead_count += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Collection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collection")
+            .field("path", &self.path)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn collection_is_send_and_sync() {
+        assert_send_sync::<Collection>();
+    }
+}
