@@ -67,8 +67,8 @@ pub(crate) unsafe fn slice_mut<'a, T>(
     if !check(ptr.cast_const(), len, name)? {
         return Ok(&mut []);
     }
-    // SAFETY: non-NULL, aligned, size in range (checked); validity and exclusivity are the
-    // caller's contract.
+    // Validity and exclusivity of the `len` elements are the caller's contract.
+    // SAFETY: non-NULL, aligned, size in range (checked above); see the contract.
     Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
 }
 
