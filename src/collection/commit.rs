@@ -118,11 +118,9 @@ pub(crate) fn write_merged(
     let mut graph_extended = false;
     if let Some(p) = graph {
         b.hnsw(p)?;
-        if !rebuild {
-            if let Some(base) = extendable(snap, &p)? {
-                b.extend_graph(base.bytes(), snap.frozen.len());
-                graph_extended = true;
-            }
+        if !rebuild && let Some(base) = extendable(snap, &p)? {
+            b.extend_graph(base.bytes(), snap.frozen.len());
+            graph_extended = true;
         }
     }
     let bytes = b.write(path)?;
