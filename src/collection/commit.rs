@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use crate::error::Result;
 use crate::gallery::GalleryBuilder;
 use crate::gallery::buffer::RowBuffer;
+use crate::hnsw::HnswParams;
 use crate::hnsw::graph::GraphView;
-use crate::hnsw::{Builder, HnswParams};
 
 use super::snapshot::Snapshot;
 
@@ -62,11 +62,12 @@ fn merged_rows(snap: &Snapshot) -> Result<(RowBuffer, Vec<u64>)> {
 /// The old file's graph, if the commit can insert the added rows into it instead of
 /// rebuilding: no row of the old file was deleted or replaced (its rows come first in
 /// the merged file, unchanged), it has a graph with the requested M (and 2·M on layer
-/// 0) and passes the graph checks, and the native builder is asked for. Deletes rebuild:
+/// 0) and passes the graph checks. The new rows are inserted by the native builder's
+/// algorithm whichever builder made the graph (it only needs the frozen lists). Deletes rebuild:
 /// unlinking rows from a graph is not implemented, and a rebuild also reclaims their
 /// place in the neighbour lists.
 fn extendable<'a>(snap: &'a Snapshot, p: &HnswParams) -> Result<Option<GraphView<'a>>> {
-    if snap.frozen_dead_count > 0 || p.builder != Builder::Native {
+    if snap.frozen_dead_count > 0 {
         return Ok(None);
     }
     // The old graph is checked first (O(edges), cheap next to the insertions): a file

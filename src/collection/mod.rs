@@ -436,8 +436,9 @@ impl Collection {
     /// the new file's state); another commit waits for this one.
     ///
     /// The graph: when rows were only added since the last commit (no row of the file
-    /// deleted or replaced) and the native builder is in use with the file's M, the new
-    /// rows are inserted into a copy of the file's graph ([`CommitReport::graph_extended`]);
+    /// deleted or replaced) and the graph has the requested M, the new rows are inserted
+    /// into a copy of the file's graph with the native builder's algorithm
+    /// ([`CommitReport::graph_extended`]);
     /// otherwise it is rebuilt from scratch, like a fresh build of the live rows.
     /// Extending costs the graph copy plus the new rows' insertions, a fraction of a
     /// rebuild for small deltas, at the same recall (ARCHITECTURE.md has measurements).

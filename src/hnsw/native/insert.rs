@@ -1,8 +1,6 @@
 //! Inserting one node: greedy descent through the levels above its own, then on each of
 //! its levels a beam search of width `ef_construction`, the heuristic selection of its
 //! neighbours, and reverse links, pruned with the same heuristic when a list is full.
-//! On layer 0 a list the heuristic leaves short is filled up to 2·M with the closest
-//! candidates it pruned (see `select::fill`).
 
 use std::cmp::Reverse;
 use std::sync::Mutex;
@@ -13,7 +11,7 @@ use crate::types::Metric;
 
 use super::links::Links;
 use super::scratch::Scratch;
-use super::select::{Pick, fill, select};
+use super::select::{Pick, select};
 
 /// The entry point and the highest level of the graph built so far.
 #[derive(Clone, Copy, Debug)]
@@ -76,24 +74,18 @@ impl Graph<'_> {
         }
         for l in (0..=level.min(entry.level)).rev() {
             self.search_layer(q, cur, l, s);
-            // Layer 0 takes up to 2·M links for the new node, as FAISS and hnsw_rs do
-            // (hnswlib takes M).
-            let limit = if l == 0 { self.links.m0 } else { self.links.m };
+            let limit = self.links.m;
             s.picks.clear();
             s.picks
                 .extend(s.found.iter().map(|&c| Pick { c, closed: false }));
-            // hnswlib keeps every candidate when there are fewer than the limit.
+            // hnswlib keeps every candidate when there are fewer than M.
             let closed = if s.picks.len() < limit {
                 s.picked.clear();
                 s.picked.extend_from_slice(&s.picks);
                 0
             } else {
                 select(&s.picks, limit, |a, b| self.dist(a, b), &mut s.picked);
-                let closed = s.picked.len();
-                if l == 0 {
-                    fill(&s.picks, limit, &mut s.picked);
-                }
-                closed
+                s.picked.len()
             };
             if let Some(first) = s.picked.first() {
                 cur = first.c;
@@ -219,9 +211,6 @@ impl Graph<'_> {
             &mut s.picked,
         );
         let k = s.picked.len();
-        if level == 0 {
-            fill(&s.picks, list.capacity(), &mut s.picked);
-        }
         list.set(s.picked.iter().map(|p| p.c.row), k);
     }
 }
