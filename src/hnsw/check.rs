@@ -131,6 +131,7 @@ pub(crate) fn repair(g: &mut FrozenGraph, vectors: &[f32], dims: usize, metric: 
                 }
             }
         }
+        let mut hosted = vec![0u32; n];
         for &u in &lost {
             // The nearest reachable rows, by brute force (unreachable nodes are rare).
             let mut near: Vec<(f32, usize)> = (0..n)
@@ -142,7 +143,9 @@ pub(crate) fn repair(g: &mut FrozenGraph, vectors: &[f32], dims: usize, metric: 
             let k = near.len().min(32);
             near.select_nth_unstable_by(k.saturating_sub(1), |a, b| a.0.total_cmp(&b.0));
             near.truncate(k);
-            near.sort_by(|a, b| a.0.total_cmp(&b.0));
+            // Ties (e.g. identical rows) go to the host used least this round, so lost
+            // nodes do not all replace each other in one host's list.
+            near.sort_by(|a, b| a.0.total_cmp(&b.0).then(hosted[a.1].cmp(&hosted[b.1])));
             let Some(&(_, v)) = near
                 .iter()
                 .find(|(_, v)| g.neighbors0(*v).len() < g.m0)
@@ -150,6 +153,7 @@ pub(crate) fn repair(g: &mut FrozenGraph, vectors: &[f32], dims: usize, metric: 
             else {
                 continue;
             };
+            hosted[v] += 1;
             let mut links = g.neighbors0(v).to_vec();
             if links.len() >= g.m0 {
                 // Replace v's farthest neighbour that another reachable node also links to

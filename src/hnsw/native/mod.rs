@@ -178,7 +178,14 @@ pub(crate) fn extend(
                 .copied()
                 .filter(|&x| (x as usize) < old),
         );
-        links.list(r as u32, 0).set(buf.iter().copied(), 0);
+        let rv = &vectors[r * dims..(r + 1) * dims];
+        links.list(r as u32, 0).set(
+            buf.iter().map(|&x| {
+                let x_row = &vectors[x as usize * dims..(x as usize + 1) * dims];
+                (x, crate::metric::distance(metric, rv, x_row))
+            }),
+            0,
+        );
         for l in 1..=usize::from(links.levels[r]) {
             buf.clear();
             buf.extend(
@@ -187,7 +194,9 @@ pub(crate) fn extend(
                     .copied()
                     .filter(|&x| (x as usize) < old && usize::from(links.levels[x as usize]) >= l),
             );
-            links.list(r as u32, l).set(buf.iter().copied(), 0);
+            links
+                .list(r as u32, l)
+                .set(buf.iter().map(|&x| (x, 0.0)), 0);
         }
     }
     let ep = view.header.entry_point;
