@@ -1,8 +1,13 @@
 //! Inserting one node: greedy descent through the levels above its own, then on each of
 //! its levels a beam search of width `ef_construction`, the heuristic selection of its
 //! neighbours, and reverse links, pruned with the same heuristic when a list is full.
-//! On layer 0 a list the heuristic leaves short is filled up to 2·M with the closest
-//! candidates it pruned (see `select::fill`).
+//!
+//! Layer 0 differs from hnswlib (for recall at a given ef, see `select::fill`): a list
+//! is the heuristic's picks (its *closed prefix*, up to 2·M for a new node) followed by
+//! the closest candidates the heuristic pruned, up to 2·M in all. Searches during the
+//! build walk only the closed prefixes (the graph hnswlib would build), queries walk
+//! whole lists. A reverse link into a full list re-runs the heuristic over the prefix
+//! and the new node only, with the owner's distances cached per slot (`links.rs`).
 
 use std::cmp::Reverse;
 use std::sync::Mutex;

@@ -7,6 +7,9 @@
 //! bits and, in its high 16 bits, how many of the first entries are known to be "closed"
 //! under the neighbour-selection heuristic (see `select.rs`); freezing clears the high bits.
 //!
+//! Layer-0 lists also keep each neighbour's distance to the owner (`dist0`, one f32 per
+//! slot), so a full list can take a reverse link without recomputing them.
+//!
 //! Every list is read and written only while its node's lock is held (one lock at a time,
 //! so no thread ever waits while holding a lock: no deadlock). The slots are atomics, so
 //! the arrays are shared without `unsafe`; the lock's acquire/release orders the relaxed

@@ -4,8 +4,9 @@
 //! The algorithm is hnswlib's: levels drawn with multiplier `1 / ln M`, greedy descent
 //! through the levels above the new node's, a beam of width `ef_construction` on each of
 //! its levels, the heuristic neighbour selection (M links for the new node, reverse links
-//! up to `2·M` on layer 0 and `M` above, a full list pruned with the same heuristic).
-//! Differences: the lists live in flat arrays of atomics with one spin lock per node
+//! up to `M` above layer 0, a full list pruned with the same heuristic). Layer 0 keeps
+//! hnswlib's graph as the prefix of each list and fills the rest of its 2·M slots with
+//! the closest pruned candidates (`insert.rs`). Other differences: the lists live in flat arrays of atomics with one spin lock per node
 //! (`links.rs`; a thread holds one lock at a time), layer 0 already has the file's layout,
 //! distances are our SIMD kernels' (the raw distances search uses), the heuristic skips
 //! pair distances it has already checked (`select.rs`, same result), and the search for
