@@ -78,8 +78,8 @@ fn adding_extends_the_graph_and_deleting_rebuilds_it() {
     checked(&path);
     let rebuilt = [recall(&path, 16), recall(&path, 64)];
     eprintln!("recall@10 ef 16 / 64: extended {extended:?}, rebuilt {rebuilt:?}");
-    // A native rebuild over these rows measures 0.90-0.91 at ef 16 and 0.992-0.993 at
-    // ef 64 over seeds; the extended one must be as good within seed noise.
+    // The extended graph must be as good as a rebuild within seed noise (measured
+    // 0.93 / 0.998 both ways at ef 16 / 64).
     assert!(
         extended[0] >= rebuilt[0] - 0.02,
         "{extended:?} vs {rebuilt:?}"

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use common::{data, read_fvecs, read_ivecs};
 use vecmatch::{Builder, Gallery, GalleryBuilder, HnswParams, Metric, SearchParams};
 
-/// The native builder's default parameters (hnsw_rs is the crate's default builder).
+/// The native builder's parameters (the default builder, named for clarity).
 fn native() -> HnswParams {
     HnswParams {
         builder: Builder::Native,
@@ -108,16 +108,15 @@ fn recall_matches_hnswlib_and_hnsw_rs() {
     }
     let meta: serde_json::Value = serde_json::from_str(&one.info().meta.unwrap()).unwrap();
     assert_eq!(meta["hnsw"]["builder"], "native");
-    // Measured on this data (recall@10, M=16, ef_construction=200): native 1 thread over
-    // nine seeds 0.900-0.913 at ef 16, 0.967-0.970 at ef 32, 0.992-0.993 at ef 64, 1.0 at
-    // ef 128; hnswlib over six seeds 0.903-0.917, 0.971, 0.992, 1.0; hnsw_rs 0.913-0.924,
-    // 0.981-0.984, 0.997-0.999, 1.0 (its graphs have ~27% more layer-0 edges and cost
-    // more per query at a given ef). 2-thread builds vary more (ef 16: 0.889-0.898 in
-    // five runs). Floors keep a margin of ~15 misses in 1,000 below those.
-    let floors = [(16, 0.875), (32, 0.952), (64, 0.985), (128, 0.995)];
-    // How far below hnsw_rs native may be at each ef (measured gaps: up to 0.03, 0.017,
-    // 0.007 and 0.001).
-    let gaps = [0.05, 0.03, 0.015, 0.005];
+    // Measured on this data (recall@10, M=16, ef_construction=200): native 1 and 2
+    // threads 0.934-0.935 at ef 16, 0.979-0.983 at ef 32, 0.998 at ef 64, 0.999-1.0 at
+    // ef 128; hnsw_rs over five seeds 0.907-0.924, 0.979-0.984, 0.997-0.999, 1.0
+    // (hnswlib: 0.903-0.917, 0.971, 0.992, 1.0). Floors keep a margin of ~15 misses in
+    // 1,000 below native's range.
+    let floors = [(16, 0.918), (32, 0.965), (64, 0.985), (128, 0.995)];
+    // Native matches or beats hnsw_rs at every ef (the condition for being the default);
+    // the allowance is seed-to-seed noise.
+    let gaps = [0.01, 0.01, 0.005, 0.005];
     for ((ef, floor), gap) in floors.into_iter().zip(gaps) {
         let (r1, r2, rr) = (recall(one, ef), recall(two, ef), recall(rs, ef));
         eprintln!("ef {ef}: native 1t {r1:.4}, 2t {r2:.4}, hnsw_rs {rr:.4}");

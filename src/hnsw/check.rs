@@ -104,8 +104,34 @@ fn reachable<'a>(n: usize, entry: usize, nbrs: impl Fn(usize) -> &'a [u32]) -> V
     seen
 }
 
-/// Links every node that layer 0 cannot reach from the entry point from its nearest
-/// reachable nodes (and back). Returns how many nodes were reconnected.
+/// BFS parents over layer 0 from `entry`: `parent[r]` is the node whose link first
+/// reached `r` (`entry` for itself), [`NO_PARENT`] if `r` is unreachable.
+fn bfs_parents<'a>(n: usize, entry: usize, nbrs: impl Fn(usize) -> &'a [u32]) -> Vec<u32> {
+    let mut parent = vec![NO_PARENT; n];
+    let mut queue = VecDeque::from([entry]);
+    parent[entry] = entry as u32;
+    while let Some(r) = queue.pop_front() {
+        for &x in nbrs(r) {
+            let x = x as usize;
+            if x < n && parent[x] == NO_PARENT {
+                parent[x] = r as u32;
+                queue.push_back(x);
+            }
+        }
+    }
+    parent
+}
+
+/// Marks an unreachable node in [`bfs_parents`].
+const NO_PARENT: u32 = u32::MAX;
+
+/// Links every node that layer 0 cannot reach from the entry point from one of its
+/// nearest reachable nodes (and back). Returns how many nodes were reconnected.
+///
+/// A host with a full list gives up its farthest link that is not an edge of the BFS
+/// tree of the reachable nodes: every reachable node keeps its tree path, so no fix cuts
+/// another node off, and each round reconnects every lost node (the nodes reachable from
+/// them come along; the next round's BFS picks them up).
 pub(crate) fn repair(g: &mut FrozenGraph, vectors: &[f32], dims: usize, metric: Metric) -> usize {
     let n = g.count;
     if n == 0 {
@@ -113,68 +139,50 @@ pub(crate) fn repair(g: &mut FrozenGraph, vectors: &[f32], dims: usize, metric: 
     }
     let row = |r: usize| &vectors[r * dims..(r + 1) * dims];
     let mut repaired = 0;
-    // Each round reconnects every lost node; replacing links in full lists can cut a few
-    // others off, which the next round reconnects (non-metric inner-product data with
-    // M = 2 needed 8 rounds in tests).
-    for _round in 0..32 {
-        let seen = reachable(n, g.entry_point as usize, |r| g.neighbors0(r));
-        let lost: Vec<usize> = (0..n).filter(|&r| !seen[r]).collect();
+    for _round in 0..n {
+        let mut parent = bfs_parents(n, g.entry_point as usize, |r| g.neighbors0(r));
+        let lost: Vec<usize> = (0..n).filter(|&r| parent[r] == NO_PARENT).collect();
         if lost.is_empty() {
             break;
         }
-        // Links from reachable nodes only: a node with two of them survives losing one.
-        let mut indeg = vec![0u32; n];
-        for r in (0..n).filter(|&r| seen[r]) {
-            for &w in g.neighbors0(r) {
-                if let Some(c) = indeg.get_mut(w as usize) {
-                    *c += 1;
-                }
-            }
-        }
+        let mut fixed = false;
         for &u in &lost {
-            // The nearest reachable rows, by brute force (unreachable nodes are rare).
+            if parent[u] != NO_PARENT {
+                continue; // reconnected as a host's new link earlier in this round
+            }
+            // Reachable rows by distance (unreachable nodes are rare: brute force).
             let mut near: Vec<(f32, usize)> = (0..n)
-                .filter(|&v| seen[v])
+                .filter(|&v| parent[v] != NO_PARENT)
                 .map(|v| (metric::distance(metric, row(u), row(v)), v))
                 .collect();
-            // Prefer the nearest of the 32 nearest that has room (replacing a link can cut
-            // another node off, which matters with tiny M).
-            let k = near.len().min(32);
-            near.select_nth_unstable_by(k.saturating_sub(1), |a, b| a.0.total_cmp(&b.0));
-            near.truncate(k);
-            near.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let Some(&(_, v)) = near
+            near.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            // The nearest host with room, else the nearest with a non-tree link to give
+            // up (its farthest such).
+            let room = near
                 .iter()
-                .find(|(_, v)| g.neighbors0(*v).len() < g.m0)
-                .or(near.first())
-            else {
+                .take(32)
+                .find(|(_, v)| g.neighbors0(*v).len() < g.m0);
+            let choice = room.map(|&(_, v)| (v, None)).or_else(|| {
+                near.iter().find_map(|&(_, v)| {
+                    g.neighbors0(v)
+                        .iter()
+                        .enumerate()
+                        .filter(|&(_, &w)| parent[w as usize] != v as u32)
+                        .map(|(i, &w)| (i, metric::distance(metric, row(v), row(w as usize))))
+                        .max_by(|a, b| a.1.total_cmp(&b.1))
+                        .map(|(i, _)| (v, Some(i)))
+                })
+            });
+            let Some((v, slot)) = choice else {
                 continue;
             };
             let mut links = g.neighbors0(v).to_vec();
-            if links.len() >= g.m0 {
-                // Replace v's farthest neighbour that another reachable node also links to
-                // (so it likely stays reachable), else its farthest; a later round
-                // reconnects a node this cuts off. (With many equal distances, e.g. identical rows, the
-                // builder's lists all favour the same low rows, and replacing those costs
-                // nothing.)
-                let far = |shared: bool| {
-                    links
-                        .iter()
-                        .enumerate()
-                        .filter(|&(_, &w)| !shared || indeg[w as usize] >= 2)
-                        .map(|(i, &w)| (i, metric::distance(metric, row(v), row(w as usize))))
-                        .max_by(|a, b| a.1.total_cmp(&b.1))
-                };
-                if let Some((i, _)) = far(true).or_else(|| far(false)) {
-                    indeg[links[i] as usize] -= 1;
-                    indeg[u] += 1;
-                    links[i] = u as u32;
-                }
-            } else {
-                indeg[u] += 1;
-                links.push(u as u32);
+            match slot {
+                Some(i) => links[i] = u as u32,
+                None => links.push(u as u32),
             }
             g.set_neighbors0(v, &links);
+            parent[u] = v as u32;
             let back = g.neighbors0(u);
             if back.len() < g.m0 && !back.contains(&(v as u32)) {
                 let mut back = back.to_vec();
@@ -182,6 +190,10 @@ pub(crate) fn repair(g: &mut FrozenGraph, vectors: &[f32], dims: usize, metric: 
                 g.set_neighbors0(u, &back);
             }
             repaired += 1;
+            fixed = true;
+        }
+        if !fixed {
+            break;
         }
     }
     repaired

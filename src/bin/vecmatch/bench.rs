@@ -51,8 +51,8 @@ pub struct Args {
     /// HNSW ef_construction.
     #[arg(long, default_value_t = 200)]
     ef_construction: usize,
-    /// HNSW graph builder: hnsw_rs (default) or native.
-    #[arg(long, default_value = "hnsw_rs", value_parser = parse_builder)]
+    /// HNSW graph builder: native (default) or hnsw_rs.
+    #[arg(long, default_value = "native", value_parser = parse_builder)]
     builder: Builder,
     /// HNSW ef values to sweep.
     #[arg(long, default_value = "10,16,32,64,128,256,512", value_delimiter = ',', value_parser = parse_pos)]

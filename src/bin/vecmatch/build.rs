@@ -39,8 +39,8 @@ pub struct Args {
     /// HNSW: beam width while building.
     #[arg(long, default_value_t = 200, requires = "hnsw")]
     ef_construction: usize,
-    /// HNSW: graph builder, hnsw_rs (default) or native (5-7× faster, hnswlib's recall; deterministic with --threads 1).
-    #[arg(long, default_value = "hnsw_rs", value_parser = parse_builder, requires = "hnsw")]
+    /// HNSW: graph builder, native (default; deterministic with --threads 1) or hnsw_rs.
+    #[arg(long, default_value = "native", value_parser = parse_builder, requires = "hnsw")]
     builder: Builder,
     /// HNSW: seed of the level draws.
     #[arg(long, default_value_t = HnswParams::default().seed, requires = "hnsw")]

@@ -1,6 +1,13 @@
 //! Inserting one node: greedy descent through the levels above its own, then on each of
 //! its levels a beam search of width `ef_construction`, the heuristic selection of its
 //! neighbours, and reverse links, pruned with the same heuristic when a list is full.
+//!
+//! Layer 0 differs from hnswlib (for recall at a given ef, see `select::fill`): a list
+//! is the heuristic's picks (its *closed prefix*, up to 2·M for a new node) followed by
+//! the closest candidates the heuristic pruned, up to 2·M in all. Searches during the
+//! build walk only the closed prefixes (the graph hnswlib would build), queries walk
+//! whole lists. A reverse link into a full list re-runs the heuristic over the prefix
+//! and the new node only, with the owner's distances cached per slot (`links.rs`).
 
 use std::cmp::Reverse;
 use std::sync::Mutex;
@@ -9,9 +16,9 @@ use crate::hnsw::search::Cand;
 use crate::metric;
 use crate::types::Metric;
 
-use super::links::Links;
+use super::links::{Links, List};
 use super::scratch::Scratch;
-use super::select::{Pick, select};
+use super::select::{Pick, fill, select};
 
 /// The entry point and the highest level of the graph built so far.
 #[derive(Clone, Copy, Debug)]
@@ -74,18 +81,24 @@ impl Graph<'_> {
         }
         for l in (0..=level.min(entry.level)).rev() {
             self.search_layer(q, cur, l, s);
-            let limit = self.links.m;
+            // Layer 0 takes up to 2·M links for the new node, as FAISS and hnsw_rs do
+            // (hnswlib takes M).
+            let limit = if l == 0 { self.links.m0 } else { self.links.m };
             s.picks.clear();
             s.picks
                 .extend(s.found.iter().map(|&c| Pick { c, closed: false }));
-            // hnswlib keeps every candidate when there are fewer than M.
+            // hnswlib keeps every candidate when there are fewer than the limit.
             let closed = if s.picks.len() < limit {
                 s.picked.clear();
                 s.picked.extend_from_slice(&s.picks);
                 0
             } else {
                 select(&s.picks, limit, |a, b| self.dist(a, b), &mut s.picked);
-                s.picked.len()
+                let closed = s.picked.len();
+                if l == 0 {
+                    fill(&s.picks, limit, &mut s.picked);
+                }
+                closed
             };
             if let Some(first) = s.picked.first() {
                 cur = first.c;
@@ -94,7 +107,7 @@ impl Graph<'_> {
                 let _g = self.links.lock(q);
                 self.links
                     .list(q, l)
-                    .set(s.picked.iter().map(|p| p.c.row), closed);
+                    .set(s.picked.iter().map(|p| (p.c.row, p.c.d)), closed);
             }
             let mut chosen = std::mem::take(&mut s.chosen);
             chosen.clear();
@@ -144,7 +157,7 @@ impl Graph<'_> {
             if let (0, Some(Reverse(next))) = (level, s.candidates.peek()) {
                 self.links.prefetch0(next.row);
             }
-            self.links.read(c.row, level, &mut s.buf);
+            self.links.read_search(c.row, level, &mut s.buf);
             let buf = std::mem::take(&mut s.buf);
             s.fresh.clear();
             for &x in &buf {
@@ -177,6 +190,60 @@ impl Graph<'_> {
         s.found.sort_unstable();
     }
 
+    /// A full layer-0 list: the heuristic runs over its closed prefix (the picks of an
+    /// earlier selection, with the cached distances to the owner, so no pair among them
+    /// is recomputed) and `q`. If `q` is picked, the list becomes the new picks followed
+    /// by the closest of its other entries; if not, `q` replaces the farthest entry after
+    /// the prefix when it is closer. A list without a closed prefix (a short candidate
+    /// list at insertion, or copied from a frozen graph by `extend`) runs the heuristic
+    /// over all its entries and `q` once, which gives it one.
+    fn link_back0(&self, list: &List<'_>, q: u32, d: f32, closed: usize, s: &mut Scratch) {
+        s.entries.clear();
+        list.read_dists_into(&mut s.entries);
+        let head = if closed == 0 {
+            s.entries.len()
+        } else {
+            closed.min(s.entries.len())
+        };
+        s.picks.clear();
+        s.picks
+            .extend(s.entries[..head].iter().map(|&(row, d)| Pick {
+                c: Cand { d, row },
+                closed: closed > 0,
+            }));
+        s.picks.push(Pick {
+            c: Cand { d, row: q },
+            closed: false,
+        });
+        s.picks.sort_unstable_by_key(|p| p.c);
+        select(
+            &s.picks,
+            list.capacity(),
+            |a, b| self.dist(a, b),
+            &mut s.picked,
+        );
+        if closed > 0 && !s.picked.iter().any(|p| p.c.row == q) {
+            list.replace_farthest_open(q, d);
+            return;
+        }
+        let k = s.picked.len();
+        // The rest, closest first: the entries (and `q`) the heuristic did not pick.
+        s.entries.push((q, d));
+        s.picks.clear();
+        s.picks.extend(
+            s.entries
+                .iter()
+                .filter(|(row, _)| !s.picked.iter().any(|p| p.c.row == *row))
+                .map(|&(row, d)| Pick {
+                    c: Cand { d, row },
+                    closed: false,
+                }),
+        );
+        s.picks.sort_unstable_by_key(|p| p.c);
+        fill(&s.picks, list.capacity(), &mut s.picked);
+        list.set(s.picked.iter().map(|p| (p.c.row, p.c.d)), k);
+    }
+
     /// Adds `q` (at distance `d`) to `owner`'s list on `level`; a full list is pruned
     /// with the heuristic over its entries and `q`.
     fn link_back(&self, owner: u32, q: u32, d: f32, level: usize, s: &mut Scratch) {
@@ -184,7 +251,11 @@ impl Graph<'_> {
         let list = self.links.list(owner, level);
         let (deg, closed) = list.head();
         if deg < list.capacity() {
-            list.push(q);
+            list.push(q, d);
+            return;
+        }
+        if level == 0 {
+            self.link_back0(&list, q, d, closed, s);
             return;
         }
         s.buf.clear();
@@ -211,6 +282,6 @@ impl Graph<'_> {
             &mut s.picked,
         );
         let k = s.picked.len();
-        list.set(s.picked.iter().map(|p| p.c.row), k);
+        list.set(s.picked.iter().map(|p| (p.c.row, p.c.d)), k);
     }
 }

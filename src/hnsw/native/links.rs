@@ -7,6 +7,9 @@
 //! bits and, in its high 16 bits, how many of the first entries are known to be "closed"
 //! under the neighbour-selection heuristic (see `select.rs`); freezing clears the high bits.
 //!
+//! Layer-0 lists also keep each neighbour's distance to the owner (`dist0`, one f32 per
+//! slot), so a full list can take a reverse link without recomputing them.
+//!
 //! Every list is read and written only while its node's lock is held (one lock at a time,
 //! so no thread ever waits while holding a lock: no deadlock). The slots are atomics, so
 //! the arrays are shared without `unsafe`; the lock's acquire/release orders the relaxed
@@ -29,6 +32,9 @@ pub(super) struct Links {
     pub m0: usize,
     stride0: usize,
     layer0: Vec<AtomicU32>,
+    /// Distance (f32 bits) from each node to each of its layer-0 neighbours, slot for
+    /// slot (`count × m0`): a full list takes a new reverse link without recomputing them.
+    dist0: Vec<AtomicU32>,
     /// Start of each node's level-1 block in `upper`, or [`NONE`].
     up_start: Vec<u32>,
     upper: Vec<AtomicU32>,
@@ -48,6 +54,8 @@ impl Drop for Guard<'_> {
 /// One node's list at one level, borrowed under its lock.
 pub(super) struct List<'a> {
     slots: &'a [AtomicU32],
+    /// Layer 0 only: the neighbours' distances, one per slot after slot 0.
+    dists: Option<&'a [AtomicU32]>,
 }
 
 impl List<'_> {
@@ -75,26 +83,66 @@ impl List<'_> {
         );
     }
 
-    /// Appends `row` (the caller checked there is room); the closed prefix is unchanged.
+    /// Appends `row` at distance `d` (the caller checked there is room); the closed
+    /// prefix is unchanged.
     #[inline]
-    pub fn push(&self, row: u32) {
+    pub fn push(&self, row: u32, d: f32) {
         let (deg, closed) = self.head();
         self.slots[1 + deg].store(row, Relaxed);
+        if let Some(ds) = self.dists {
+            ds[deg].store(d.to_bits(), Relaxed);
+        }
         self.slots[0].store((deg + 1) as u32 | ((closed as u32) << 16), Relaxed);
     }
 
     /// Replaces the list by `rows` (at most the capacity), the first `closed` of them
     /// known to be closed; slots past the new degree are zeroed.
-    pub fn set(&self, rows: impl ExactSizeIterator<Item = u32>, closed: usize) {
+    pub fn set(&self, rows: impl ExactSizeIterator<Item = (u32, f32)>, closed: usize) {
         let (old, _) = self.head();
         let k = rows.len().min(self.capacity());
-        for (slot, r) in self.slots[1..1 + k].iter().zip(rows) {
-            slot.store(r, Relaxed);
+        for (i, (r, d)) in rows.take(k).enumerate() {
+            self.slots[1 + i].store(r, Relaxed);
+            if let Some(ds) = self.dists {
+                ds[i].store(d.to_bits(), Relaxed);
+            }
         }
         for slot in &self.slots[1 + k..1 + old.max(k)] {
             slot.store(0, Relaxed);
         }
         self.slots[0].store(k as u32 | ((closed.min(k) as u32) << 16), Relaxed);
+    }
+
+    /// Layer 0: appends the neighbours with their cached distances to `out`.
+    pub fn read_dists_into(&self, out: &mut Vec<(u32, f32)>) {
+        let Some(ds) = self.dists else { return };
+        let (deg, _) = self.head();
+        let deg = deg.min(self.capacity());
+        out.extend(
+            self.slots[1..1 + deg]
+                .iter()
+                .zip(ds)
+                .map(|(r, d)| (r.load(Relaxed), f32::from_bits(d.load(Relaxed)))),
+        );
+    }
+
+    /// Layer 0, full list: replaces the farthest entry after the closed prefix by `row`
+    /// (at distance `d`) if `row` is closer; the closed prefix is kept.
+    pub fn replace_farthest_open(&self, row: u32, d: f32) {
+        let Some(ds) = self.dists else { return };
+        let (deg, closed) = self.head();
+        let mut worst: Option<(usize, f32)> = None;
+        for (i, x) in ds.iter().enumerate().take(deg).skip(closed) {
+            let x = f32::from_bits(x.load(Relaxed));
+            if worst.is_none_or(|(_, w)| x > w) {
+                worst = Some((i, x));
+            }
+        }
+        if let Some((i, w)) = worst
+            && d < w
+        {
+            self.slots[1 + i].store(row, Relaxed);
+            ds[i].store(d.to_bits(), Relaxed);
+        }
     }
 }
 
@@ -117,6 +165,7 @@ impl Links {
             m0,
             stride0,
             layer0: (0..n * stride0).map(|_| AtomicU32::new(0)).collect(),
+            dist0: (0..n * m0).map(|_| AtomicU32::new(0)).collect(),
             up_start,
             upper: (0..next).map(|_| AtomicU32::new(0)).collect(),
             levels,
@@ -155,13 +204,18 @@ impl Links {
     #[inline]
     pub fn list(&self, row: u32, level: usize) -> List<'_> {
         let r = row as usize;
-        let slots = if level == 0 {
-            &self.layer0[r * self.stride0..r * self.stride0 + 1 + self.m0]
+        if level == 0 {
+            List {
+                slots: &self.layer0[r * self.stride0..r * self.stride0 + 1 + self.m0],
+                dists: Some(&self.dist0[r * self.m0..(r + 1) * self.m0]),
+            }
         } else {
             let s = self.up_start[r] as usize + (level - 1) * (1 + self.m);
-            &self.upper[s..s + 1 + self.m]
-        };
-        List { slots }
+            List {
+                slots: &self.upper[s..s + 1 + self.m],
+                dists: None,
+            }
+        }
     }
 
     /// Copies `row`'s neighbours at `level` into `out` (cleared first), under its lock.
@@ -170,6 +224,21 @@ impl Links {
         out.clear();
         let _g = self.lock(row);
         self.list(row, level).read_into(out);
+    }
+
+    /// Like [`Links::read`], but on layer 0 only the closed prefix when there is one.
+    #[inline]
+    pub fn read_search(&self, row: u32, level: usize, out: &mut Vec<u32>) {
+        out.clear();
+        let _g = self.lock(row);
+        let list = self.list(row, level);
+        list.read_into(out);
+        if level == 0 {
+            let (_, closed) = list.head();
+            if closed > 0 {
+                out.truncate(closed);
+            }
+        }
     }
 
     /// Hints the CPU to load `row`'s layer-0 list.

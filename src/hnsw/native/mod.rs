@@ -1,11 +1,12 @@
-//! vecmatch's own parallel HNSW builder (`Builder::Native`), written straight into the frozen
+//! vecmatch's own parallel HNSW builder (`Builder::Native`, the default), written straight into the frozen
 //! layout.
 //!
 //! The algorithm is hnswlib's: levels drawn with multiplier `1 / ln M`, greedy descent
 //! through the levels above the new node's, a beam of width `ef_construction` on each of
 //! its levels, the heuristic neighbour selection (M links for the new node, reverse links
-//! up to `2·M` on layer 0 and `M` above, a full list pruned with the same heuristic).
-//! Differences: the lists live in flat arrays of atomics with one spin lock per node
+//! up to `M` above layer 0, a full list pruned with the same heuristic). Layer 0 keeps
+//! hnswlib's graph as the prefix of each list and fills the rest of its 2·M slots with
+//! the closest pruned candidates (`insert.rs`). Other differences: the lists live in flat arrays of atomics with one spin lock per node
 //! (`links.rs`; a thread holds one lock at a time), layer 0 already has the file's layout,
 //! distances are our SIMD kernels' (the raw distances search uses), the heuristic skips
 //! pair distances it has already checked (`select.rs`, same result), and the search for
@@ -177,7 +178,14 @@ pub(crate) fn extend(
                 .copied()
                 .filter(|&x| (x as usize) < old),
         );
-        links.list(r as u32, 0).set(buf.iter().copied(), 0);
+        let rv = &vectors[r * dims..(r + 1) * dims];
+        links.list(r as u32, 0).set(
+            buf.iter().map(|&x| {
+                let x_row = &vectors[x as usize * dims..(x as usize + 1) * dims];
+                (x, crate::metric::distance(metric, rv, x_row))
+            }),
+            0,
+        );
         for l in 1..=usize::from(links.levels[r]) {
             buf.clear();
             buf.extend(
@@ -186,7 +194,9 @@ pub(crate) fn extend(
                     .copied()
                     .filter(|&x| (x as usize) < old && usize::from(links.levels[x as usize]) >= l),
             );
-            links.list(r as u32, l).set(buf.iter().copied(), 0);
+            links
+                .list(r as u32, l)
+                .set(buf.iter().map(|&x| (x, 0.0)), 0);
         }
     }
     let ep = view.header.entry_point;

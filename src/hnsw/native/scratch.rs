@@ -26,6 +26,8 @@ pub(super) struct Scratch {
     pub picks: Vec<Pick>,
     pub picked: Vec<Pick>,
     pub chosen: Vec<Cand>,
+    /// A layer-0 list with its cached distances.
+    pub entries: Vec<(u32, f32)>,
 }
 
 impl Scratch {

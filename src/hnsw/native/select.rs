@@ -44,6 +44,26 @@ pub(super) fn select(
     }
 }
 
+/// Appends to `out` (a [`select`] result over `cands`) the closest candidates it pruned,
+/// in order, until it holds `limit`: the HNSW paper's `keepPrunedConnections`, used on
+/// layer 0. The heuristic alone leaves lists of ~20 of the 32 slots on 384-d text
+/// embeddings; the filled lists cost little per query at a given ef (the extra
+/// neighbours are mostly visited already) and lift recall@10 at low ef (20k dev set,
+/// five seeds each, ef 10 / 32 / 64: hnswlib's lists 0.804 / 0.944 / 0.988, filled
+/// 0.849 / 0.970 / 0.992, hnsw_rs's graphs — reverse lists keeping the closest 2·M
+/// without the heuristic — 0.842 / 0.961 / 0.9925).
+pub(super) fn fill(cands: &[Pick], limit: usize, out: &mut Vec<Pick>) {
+    let kept = out.len();
+    for p in cands {
+        if out.len() >= limit {
+            break;
+        }
+        if !out[..kept].iter().any(|o| o.c.row == p.c.row) {
+            out.push(*p);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +122,24 @@ mod tests {
         let rows = |v: &[Pick]| v.iter().map(|p| p.c.row).collect::<Vec<_>>();
         assert_eq!(rows(&full), rows(&fast));
         assert!(calls.get() > 0);
+    }
+
+    #[test]
+    fn fill_appends_the_closest_pruned_candidates_up_to_the_limit() {
+        let xs = [1.0, 2.0, -3.0, 2.5];
+        let cands = [
+            pick(0, 1.0, false),
+            pick(1, 2.0, false),
+            pick(3, 2.5, false),
+            pick(2, 3.0, false),
+        ];
+        let mut out = Vec::new();
+        select(&cands, 8, line(&xs), &mut out);
+        let rows = |v: &[Pick]| v.iter().map(|p| p.c.row).collect::<Vec<_>>();
+        assert_eq!(rows(&out), vec![0, 2]);
+        fill(&cands, 3, &mut out);
+        assert_eq!(rows(&out), vec![0, 2, 1]);
+        fill(&cands, 8, &mut out);
+        assert_eq!(rows(&out), vec![0, 2, 1, 3]);
     }
 }
