@@ -156,7 +156,12 @@ fn cutover() {
 fn summary(g: &Gallery, queries: &[f32], small: &Path, big: &Path) {
     let heap = vec![1.0f32; N * D];
     let heap_rows: Vec<&[f32]> = heap.chunks_exact(D).collect();
-    let mapped_rows: Vec<&[f32]> = (0..N as u64).map(|k| g.get(k).expect("row")).collect();
+    let mapped_rows: Vec<&[f32]> = (0..N as u64)
+        .map(|k| match g.get(k).expect("row") {
+            std::borrow::Cow::Borrowed(r) => r,
+            std::borrow::Cow::Owned(_) => unreachable!("f32 rows are borrowed from the map"),
+        })
+        .collect();
     let scanned = (N * D * 4) as f64;
     println!(
         "\nexact search, {N} x {D} f32 ({:.0} MB, larger than the 32 MiB L3), k = 10, same run:",

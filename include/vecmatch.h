@@ -31,8 +31,9 @@
 /**
  * The ABI version of this C API. It changes only on a breaking change (a removed or
  * re-typed function, a changed struct layout or enum value); additions keep it.
+ * Version 2 added the rescoring fields at the end of `vecmatch_search_params`.
  */
-#define VECMATCH_ABI_VERSION 1
+#define VECMATCH_ABI_VERSION 2
 
 /**
  * Key written to unused result slots of a batch search.
@@ -141,6 +142,24 @@ typedef enum {
      */
     VECMATCH_METRIC_L2 = 2,
 } vecmatch_metric;
+
+/**
+ * How a gallery stores its vectors (see `vecmatch_builder_set_storage`).
+ */
+typedef enum {
+    /**
+     * 4-byte floats (the default).
+     */
+    VECMATCH_ELEMENT_F32 = 0,
+    /**
+     * IEEE-754 half precision: half the bytes.
+     */
+    VECMATCH_ELEMENT_F16 = 1,
+    /**
+     * 8-bit codes with one scale per row: a quarter of the bytes.
+     */
+    VECMATCH_ELEMENT_I8 = 2,
+} vecmatch_element_type;
 
 /**
  * A gallery under construction (opaque). Not thread-safe: use one builder from one thread
@@ -301,6 +320,15 @@ typedef struct {
      * Threads for one search; 0 = all cores.
      */
     size_t threads;
+    /**
+     * For `f16`/`i8` galleries that keep their `f32` rows: the best `k × rescore`
+     * candidates are re-ranked with exact distances; 0 = the default, 4.
+     */
+    size_t rescore;
+    /**
+     * Turns re-ranking off: hits and distances are those of the compact rows.
+     */
+    bool no_rescore;
 } vecmatch_search_params;
 
 #ifdef __cplusplus
@@ -370,6 +398,19 @@ size_t vecmatch_builder_len(const vecmatch_builder *builder);
  */
 vecmatch_status vecmatch_builder_set_hnsw(vecmatch_builder *builder,
                                           const vecmatch_hnsw_params *params);
+
+/**
+ * Chooses how the vectors are stored (default `VECMATCH_ELEMENT_F32`): `f16` halves the
+ * vector bytes and `i8` quarters them, and searches read that many fewer bytes. With
+ * `keep_f32_rows` a compact gallery also keeps the `f32` rows, so searches re-rank their
+ * best candidates exactly (`rescore` in `vecmatch_search_params`); ignored for `f32`.
+ *
+ * # Safety
+ * `builder` NULL or a live handle used by no other thread.
+ */
+vecmatch_status vecmatch_builder_set_storage(vecmatch_builder *builder,
+                                             vecmatch_element_type element_type,
+                                             bool keep_f32_rows);
 
 /**
  * Builds the gallery (and its graph, if asked for) and writes it to `path` atomically:
@@ -650,6 +691,15 @@ bool vecmatch_gallery_has_graph(const vecmatch_gallery *gallery);
  * `gallery` must be NULL or a live handle; `out` NULL or valid for one write. Thread-safe.
  */
 vecmatch_status vecmatch_gallery_metric(const vecmatch_gallery *gallery, vecmatch_metric *out);
+
+/**
+ * Writes how the gallery stores its vectors to `*out`.
+ *
+ * # Safety
+ * `gallery` must be NULL or a live handle; `out` NULL or valid for one write. Thread-safe.
+ */
+vecmatch_status vecmatch_gallery_element_type(const vecmatch_gallery *gallery,
+                                              vecmatch_element_type *out);
 
 /**
  * Checks every checksum, the key index and every stored value (one pass over the file,

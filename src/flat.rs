@@ -16,8 +16,10 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::filter::RowSet;
 use crate::gallery::View;
+use crate::gallery::rows::Rows;
 use crate::metric::{self, prepare_query};
 use crate::pool;
+use crate::rescore;
 use crate::topk::TopK;
 use crate::types::{Hit, SearchParams};
 
@@ -63,14 +65,13 @@ fn scan_range(
     lo: usize,
     hi: usize,
 ) -> TopK {
-    let d = view.dims;
     let mut top = new_top(params);
     let mut buf = [0f32; BLOCK_ROWS];
     let mut start = lo;
     while start < hi {
         let end = (start + BLOCK_ROWS).min(hi);
         let out = &mut buf[..end - start];
-        metric::scan(view.metric, q, &view.vectors[start * d..end * d], d, out);
+        view.rows.scan(view.metric, view.dims, q, start, out);
         offer(view, set, &mut top, start, out);
         start = end;
     }
@@ -92,9 +93,9 @@ pub(crate) fn scan_list(
         // The rows are scattered: request each one a few rows before it is needed (the
         // hardware prefetcher only follows sequential scans).
         if let Some(&next) = rows.get(i + LIST_PREFETCH_AHEAD) {
-            metric::prefetch(view.row(next));
+            view.prefetch(next);
         }
-        let d = metric::distance(view.metric, q, view.row(row));
+        let d = view.distance(q, row);
         if top.accepts(d) {
             top.push(Hit {
                 key: view.keys[row],
@@ -124,6 +125,30 @@ pub(crate) fn search(
 
 /// Exact top-k for one query over the rows of `set` (`params.filter` is not read).
 pub(crate) fn search_in(
+    view: &View<'_>,
+    query: &[f32],
+    set: RowSet,
+    params: &SearchParams<'_>,
+) -> Result<Vec<Hit>> {
+    let Some(exact) = view.rescorer(params) else {
+        return scan_all(view, query, set, params);
+    };
+    if params.max_distance.is_some() {
+        // A range search must not lose rows near the threshold to rounding: scan the
+        // exact rows.
+        return scan_all(&exact, query, set, params);
+    }
+    let wide = SearchParams {
+        k: rescore::candidates(params),
+        ..*params
+    };
+    let found = scan_all(view, query, set, &wide)?;
+    let q = prepare_query(view.metric, view.dims, query)?;
+    Ok(rescore::rerank_hits(&exact, &q, &found, params))
+}
+
+/// Exact top-k of one query over the stored rows of `view`, without re-ranking.
+fn scan_all(
     view: &View<'_>,
     query: &[f32],
     set: RowSet,
@@ -209,11 +234,22 @@ fn batch_range(
     let nq = qs.len() / d;
     let mut tops: Vec<TopK> = (0..nq).map(|_| new_top(params)).collect();
     let mut buf = vec![0f32; QUERY_GROUP.min(nq) * BATCH_BLOCK_ROWS];
+    // Compact rows are decoded one block at a time, once for all the queries.
+    let mut decoded = match view.rows {
+        Rows::F32(_) => Vec::new(),
+        _ => vec![0f32; BATCH_BLOCK_ROWS * d],
+    };
     let mut start = lo;
     while start < hi {
         let end = (start + BATCH_BLOCK_ROWS).min(hi);
         let nr = end - start;
-        let rows = &view.vectors[start * d..end * d];
+        let rows: &[f32] = match view.rows {
+            Rows::F32(v) => &v[start * d..end * d],
+            other => {
+                other.decode_into(d, start, &mut decoded[..nr * d]);
+                &decoded[..nr * d]
+            }
+        };
         for g in (0..nq).step_by(QUERY_GROUP) {
             let gq = QUERY_GROUP.min(nq - g);
             let out = &mut buf[..gq * nr];
@@ -238,6 +274,32 @@ pub(crate) fn search_batch(
 
 /// Exact top-k for many queries over the rows of `set` (`params.filter` is not read).
 pub(crate) fn search_batch_in(
+    view: &View<'_>,
+    queries: &[f32],
+    set: RowSet,
+    params: &SearchParams<'_>,
+) -> Result<Vec<Vec<Hit>>> {
+    let Some(exact) = view.rescorer(params) else {
+        return batch_all(view, queries, set, params);
+    };
+    if params.max_distance.is_some() {
+        return batch_all(&exact, queries, set, params);
+    }
+    let wide = SearchParams {
+        k: rescore::candidates(params),
+        ..*params
+    };
+    let found = batch_all(view, queries, set, &wide)?;
+    let qs = prepare_batch(view, queries)?;
+    let d = view.dims;
+    let rerank = |(q, hits): (&[f32], &Vec<Hit>)| rescore::rerank_hits(&exact, q, hits, params);
+    pool::install(params.threads, || {
+        qs.par_chunks(d).zip(found.par_iter()).map(rerank).collect()
+    })
+}
+
+/// Exact top-k of many queries over the stored rows of `view`, without re-ranking.
+fn batch_all(
     view: &View<'_>,
     queries: &[f32],
     set: RowSet,

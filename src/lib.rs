@@ -37,6 +37,7 @@ pub mod gallery;
 pub mod hnsw;
 pub mod metric;
 mod pool;
+mod rescore;
 mod topk;
 mod types;
 
@@ -46,7 +47,7 @@ pub use gallery::{Gallery, GalleryBuilder, GalleryInfo, OpenOptions, SectionInfo
 pub use hnsw::{Builder, GraphReport, HnswParams, Progress};
 pub use metric::hardware_acceleration;
 pub use topk::TopK;
-pub use types::{ElementType, Hit, KeyFilter, Metric, SearchParams};
+pub use types::{DEFAULT_RESCORE, ElementType, Hit, KeyFilter, Metric, SearchParams};
 
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

@@ -74,12 +74,29 @@ impl std::fmt::Display for Metric {
 }
 
 /// How each vector component is stored in the `VECTORS` section.
+///
+/// Queries are always `f32`; only the stored rows change. Fewer bytes per row means fewer
+/// bytes read per distance, which is what bounds exact scans and graph walks:
+/// - [`ElementType::F32`]: 4 bytes per component, exact.
+/// - [`ElementType::F16`]: IEEE-754 half precision, 2 bytes per component (relative error
+///   at most 2^-11 per component; rounded to nearest even).
+/// - [`ElementType::I8`]: signed 8-bit codes with one `f32` scale per row (stored in the
+///   `QUANT` section): component ≈ `scale × code`, `scale = max|x| / 127`, so each
+///   component is off by at most `scale / 2`.
+///
+/// A gallery of a compact type may also keep its `f32` rows in a `RESCORE` section
+/// ([`crate::GalleryBuilder::rescore`]): searches then rank candidates on the compact rows
+/// and re-rank the best `k × SearchParams::rescore` of them exactly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u32)]
 #[non_exhaustive]
 pub enum ElementType {
     /// IEEE-754 single precision, 4 bytes per component.
     F32 = 0,
+    /// IEEE-754 half precision, 2 bytes per component.
+    F16 = 1,
+    /// Signed 8-bit codes with a per-row `f32` scale, 1 byte per component.
+    I8 = 2,
 }
 
 impl ElementType {
@@ -95,7 +112,11 @@ impl ElementType {
     pub fn from_code(code: u32) -> Result<Self> {
         match code {
             0 => Ok(ElementType::F32),
-            other => Err(Error::corrupt(format!("unknown element type code {other}"))),
+            1 => Ok(ElementType::F16),
+            2 => Ok(ElementType::I8),
+            other => Err(Error::corrupt(format!(
+                "unknown element type code {other} (this build reads f32, f16 and i8)"
+            ))),
         }
     }
 
@@ -103,13 +124,33 @@ impl ElementType {
     pub fn size_bytes(self) -> usize {
         match self {
             ElementType::F32 => 4,
+            ElementType::F16 => 2,
+            ElementType::I8 => 1,
         }
     }
 
-    /// Lower-case name, e.g. `f32`.
+    /// Lower-case name: `f32`, `f16` or `i8`.
     pub fn name(self) -> &'static str {
         match self {
             ElementType::F32 => "f32",
+            ElementType::F16 => "f16",
+            ElementType::I8 => "i8",
+        }
+    }
+}
+
+impl std::str::FromStr for ElementType {
+    type Err = Error;
+
+    /// Accepts `f32`, `f16` and `i8` (case-insensitive; also `float32`, `half`, `int8`).
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "f32" | "float32" | "float" => Ok(ElementType::F32),
+            "f16" | "float16" | "half" => Ok(ElementType::F16),
+            "i8" | "int8" => Ok(ElementType::I8),
+            other => Err(Error::InvalidArgument(format!(
+                "unknown element type {other:?} (expected f32, f16 or i8)"
+            ))),
         }
     }
 }
@@ -149,6 +190,9 @@ pub enum KeyFilter<'a> {
     Deny(&'a [u64]),
 }
 
+/// Default [`SearchParams::rescore`].
+pub const DEFAULT_RESCORE: usize = 4;
+
 /// Parameters of one search call.
 ///
 /// `SearchParams::default()` asks for the 10 nearest neighbours with no threshold and no
@@ -169,6 +213,14 @@ pub struct SearchParams<'a> {
     /// Number of threads: `None` uses rayon's global pool, `Some(1)` runs on the calling
     /// thread only.
     pub threads: Option<usize>,
+    /// Re-ranking for galleries that keep `f32` rows beside compact ones (see
+    /// [`ElementType`]): exact search re-ranks the best `k × rescore` rows found on the
+    /// compact rows, graph search all `ef` rows of its beam, with exact `f32` distances;
+    /// the returned distances are then exact. `0` turns re-ranking off (distances are then
+    /// those of the compact rows). Ignored for `f32` galleries and galleries without
+    /// `f32` rows. With `max_distance`, exact search scans the `f32` rows directly.
+    /// Default 4.
+    pub rescore: usize,
 }
 
 impl Default for SearchParams<'_> {
@@ -180,6 +232,7 @@ impl Default for SearchParams<'_> {
             filter: None,
             exact: false,
             threads: None,
+            rescore: DEFAULT_RESCORE,
         }
     }
 }

@@ -52,5 +52,5 @@ fn version_macros_match_cargo_toml() {
         env!("CARGO_PKG_VERSION")
     );
     assert!(header.contains(&want));
-    assert!(header.contains("#define VECMATCH_ABI_VERSION 1"));
+    assert!(header.contains("#define VECMATCH_ABI_VERSION 2"));
 }

@@ -144,7 +144,8 @@ fn info_and_verify() {
     assert_eq!(v["count"], 5000);
     assert_eq!(v["dims"], 384);
     assert_eq!(v["metric"], "dot");
-    assert_eq!(v["format_version"], "1.0");
+    assert_eq!(v["format_version"], "1.1");
+    assert_eq!(v["element_type"], "f32");
     let o = run(&["info", g.to_str().unwrap()]);
     assert!(String::from_utf8(o.stdout).unwrap().contains("KEY_INDEX"));
     let o = run(&["verify", g.to_str().unwrap()]);
@@ -604,4 +605,56 @@ fn add_delete_compact_errors_are_one_line() {
     assert_clean_failure(&o, 1);
     // Nothing changed the gallery.
     assert_eq!(info_json(&g)["count"], 5000);
+}
+
+#[test]
+fn build_with_compact_storage() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = data("base.fvecs");
+    let f32_size = std::fs::metadata(build_gallery(dir.path())).unwrap().len();
+    for (dtype, rescore) in [("f16", false), ("i8", true), ("i8", false)] {
+        let out = dir.path().join(format!("{dtype}-{rescore}.vmg"));
+        let mut args = vec![
+            "build",
+            "--input",
+            base.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+            "--metric",
+            "dot",
+            "--dtype",
+            dtype,
+        ];
+        if rescore {
+            args.push("--rescore");
+        }
+        let o = run(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let o = run(&["info", out.to_str().unwrap(), "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["element_type"], dtype);
+        let size = std::fs::metadata(&out).unwrap().len();
+        if !rescore {
+            assert!(
+                size < f32_size / 2 + 200_000,
+                "{dtype}: {size} vs f32 {f32_size}"
+            );
+        }
+        assert!(run(&["verify", out.to_str().unwrap()]).status.success());
+    }
+    // --rescore needs a compact type; an unknown type is a usage error.
+    let out = dir.path().join("x.vmg");
+    for extra in [&["--rescore"][..], &["--dtype", "f8"][..]] {
+        let mut args = vec![
+            "build",
+            "--input",
+            base.to_str().unwrap(),
+            "--output",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stderr(&o));
+        assert!(!out.exists());
+    }
 }

@@ -96,7 +96,7 @@ fn random_mutations(metric: Metric, graph: bool) {
         let mut b = GalleryBuilder::new(d, metric).unwrap();
         let g = Gallery::open(&path).unwrap();
         for k in &keys {
-            b.add(*k, g.get(*k).unwrap()).unwrap();
+            b.add(*k, &g.get(*k).unwrap()).unwrap();
         }
         b.hnsw(HnswParams {
             m: 8,

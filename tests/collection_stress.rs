@@ -245,7 +245,7 @@ fn searchers_see_whole_states_while_a_writer_adds_deletes_and_commits() {
     let mut stored: Vec<Row> = g
         .keys()
         .iter()
-        .map(|k| (*k, g.get(*k).unwrap().try_into().unwrap()))
+        .map(|k| (*k, g.get(*k).unwrap().as_ref().try_into().unwrap()))
         .collect();
     stored.sort_by_key(|r| r.0);
     assert_eq!(&stored, &**last);

@@ -170,8 +170,8 @@ fn a_collection_changes_a_v1_fixture() {
         )
         .unwrap();
         assert!(!g.contains(key(0)));
-        assert_eq!(g.get(key(1)).unwrap(), &[9.0; DIMS]);
-        assert_eq!(g.get(7).unwrap(), &[-9.0; DIMS]);
+        assert_eq!(g.get(key(1)).unwrap().as_ref(), &[9.0; DIMS]);
+        assert_eq!(g.get(7).unwrap().as_ref(), &[-9.0; DIMS]);
         assert!(
             g.info()
                 .meta

@@ -61,7 +61,7 @@ fn digest(g: &Gallery) -> (usize, u64) {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     for k in &keys {
         k.hash(&mut h);
-        for x in g.get(*k).unwrap() {
+        for x in g.get(*k).unwrap().iter() {
             x.to_bits().hash(&mut h);
         }
     }

@@ -46,7 +46,7 @@ fn merged_rows(snap: &Snapshot) -> Result<(RowBuffer, Vec<u64>)> {
     let mut keys = Vec::with_capacity(n);
     for (row, &key) in view.keys.iter().enumerate() {
         if !snap.frozen_dead.has(row) {
-            vectors.extend_from_slice(view.row(row));
+            vectors.extend_from_slice(&view.vector(row));
             keys.push(key);
         }
     }
@@ -113,6 +113,9 @@ pub(crate) fn write_merged(
     let rows = keys.len();
     let added = snap.delta.len().saturating_sub(snap.delta_dead_count);
     let mut b = GalleryBuilder::from_prepared(snap.dims(), snap.frozen.metric(), vectors, keys)?;
+    // The new file keeps the storage of the old one.
+    b.element_type(snap.frozen.element_type())
+        .rescore(snap.frozen.has_rescore());
     if let Some(u) = user {
         b.user_meta(u);
     }

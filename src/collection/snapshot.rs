@@ -83,7 +83,7 @@ impl Snapshot {
     /// The stored (normalised for cosine) vector of `key`.
     pub(crate) fn get(&self, key: u64) -> Option<Vec<f32>> {
         match self.place(key) {
-            Place::Frozen(row) => self.frozen.view().ok().map(|v| v.row(row).to_vec()),
+            Place::Frozen(row) => self.frozen.view().ok().map(|v| v.vector(row).into_owned()),
             Place::Delta(_) => self
                 .delta
                 .newest(key, self.dims())

@@ -5,7 +5,9 @@ use std::ffi::c_char;
 use super::args;
 use super::boundary::{self, Failure};
 use super::gallery::{into_handle, vecmatch_gallery};
-use super::params::{MetricArg, vecmatch_hnsw_params, vecmatch_metric};
+use super::params::{
+    ElementTypeArg, MetricArg, vecmatch_element_type, vecmatch_hnsw_params, vecmatch_metric,
+};
 use super::status::vecmatch_status;
 use crate::GalleryBuilder;
 
@@ -151,6 +153,28 @@ pub unsafe extern "C" fn vecmatch_builder_set_hnsw(
             None => crate::HnswParams::default(),
         };
         b.inner.hnsw(p)?;
+        Ok(())
+    })
+}
+
+/// Chooses how the vectors are stored (default `VECMATCH_ELEMENT_F32`): `f16` halves the
+/// vector bytes and `i8` quarters them, and searches read that many fewer bytes. With
+/// `keep_f32_rows` a compact gallery also keeps the `f32` rows, so searches re-rank their
+/// best candidates exactly (`rescore` in `vecmatch_search_params`); ignored for `f32`.
+///
+/// # Safety
+/// `builder` NULL or a live handle used by no other thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vecmatch_builder_set_storage(
+    builder: *mut vecmatch_builder,
+    element_type: ElementTypeArg,
+    keep_f32_rows: bool,
+) -> vecmatch_status {
+    boundary::status(|| {
+        let e = vecmatch_element_type::from_arg(element_type)?;
+        // SAFETY: NULL or a live, unshared handle (the contract).
+        let b = unsafe { args::handle_mut(builder, "builder") }?;
+        b.inner.element_type(e).rescore(keep_f32_rows);
         Ok(())
     })
 }

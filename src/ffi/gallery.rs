@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 use super::args;
 use super::boundary::{self, Failure};
-use super::params::{vecmatch_metric, vecmatch_search_params};
+use super::params::{vecmatch_element_type, vecmatch_metric, vecmatch_search_params};
 use super::search;
 use super::status::vecmatch_status;
 use crate::Gallery;
@@ -144,6 +144,24 @@ pub unsafe extern "C" fn vecmatch_gallery_metric(
     })
 }
 
+/// Writes how the gallery stores its vectors to `*out`.
+///
+/// # Safety
+/// `gallery` must be NULL or a live handle; `out` NULL or valid for one write. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn vecmatch_gallery_element_type(
+    gallery: *const vecmatch_gallery,
+    out: *mut vecmatch_element_type,
+) -> vecmatch_status {
+    boundary::status(|| {
+        // SAFETY: NULL or a live handle (the contract).
+        let g = unsafe { args::handle(gallery, "gallery") }?;
+        let e = vecmatch_element_type::from_element_type(g.inner.element_type());
+        // SAFETY: the contract on `out`.
+        unsafe { args::write_out(out, e, "out") }
+    })
+}
+
 /// Checks every checksum, the key index and every stored value (one pass over the file,
 /// plus the graph invariants when there is a graph). `VECMATCH_OK` if intact; otherwise a
 /// format status (e.g. `VECMATCH_ERR_CHECKSUM_MISMATCH`) naming the damage in the message.
@@ -208,7 +226,7 @@ pub unsafe extern "C" fn vecmatch_gallery_get(
         let dst = out
             .get_mut(..v.len())
             .ok_or_else(|| search::too_small("out", v.len(), capacity))?;
-        dst.copy_from_slice(v);
+        dst.copy_from_slice(&v);
         Ok(())
     })
 }

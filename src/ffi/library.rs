@@ -6,7 +6,8 @@ use super::boundary;
 
 /// The ABI version of this C API. It changes only on a breaking change (a removed or
 /// re-typed function, a changed struct layout or enum value); additions keep it.
-pub const VECMATCH_ABI_VERSION: u32 = 1;
+/// Version 2 added the rescoring fields at the end of `vecmatch_search_params`.
+pub const VECMATCH_ABI_VERSION: u32 = 2;
 
 /// The library version, `"MAJOR.MINOR.PATCH"` (as `VECMATCH_VERSION_STRING`).
 ///

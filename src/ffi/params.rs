@@ -5,7 +5,7 @@ use std::ffi::c_int;
 
 use super::boundary::Failure;
 use super::{args, boundary};
-use crate::{HnswParams, KeyFilter, Metric, SearchParams};
+use crate::{ElementType, HnswParams, KeyFilter, Metric, SearchParams};
 
 /// The distance of a gallery (lower is closer): cosine `1 - cos`, dot `1 - dot`, L2 squared
 /// Euclidean.
@@ -18,6 +18,43 @@ pub enum vecmatch_metric {
     VECMATCH_METRIC_DOT = 1,
     /// Squared Euclidean distance.
     VECMATCH_METRIC_L2 = 2,
+}
+
+/// How a gallery stores its vectors (see `vecmatch_builder_set_storage`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum vecmatch_element_type {
+    /// 4-byte floats (the default).
+    VECMATCH_ELEMENT_F32 = 0,
+    /// IEEE-754 half precision: half the bytes.
+    VECMATCH_ELEMENT_F16 = 1,
+    /// 8-bit codes with one scale per row: a quarter of the bytes.
+    VECMATCH_ELEMENT_I8 = 2,
+}
+
+/// An element type as C passes it: any `int`, checked. The header spells it
+/// `vecmatch_element_type`.
+pub type ElementTypeArg = c_int;
+
+impl vecmatch_element_type {
+    pub(crate) fn from_arg(raw: ElementTypeArg) -> Result<ElementType, Failure> {
+        match raw {
+            0 => Ok(ElementType::F32),
+            1 => Ok(ElementType::F16),
+            2 => Ok(ElementType::I8),
+            other => Err(Failure::invalid(format!(
+                "unknown element type {other} (expected VECMATCH_ELEMENT_F32, _F16 or _I8)"
+            ))),
+        }
+    }
+
+    pub(crate) fn from_element_type(e: ElementType) -> Self {
+        match e {
+            ElementType::F16 => vecmatch_element_type::VECMATCH_ELEMENT_F16,
+            ElementType::I8 => vecmatch_element_type::VECMATCH_ELEMENT_I8,
+            _ => vecmatch_element_type::VECMATCH_ELEMENT_F32,
+        }
+    }
 }
 
 /// A metric as C passes it: any `int` (checked, never trusted as an enum). The header
@@ -75,6 +112,11 @@ pub struct vecmatch_search_params {
     pub deny_len: usize,
     /// Threads for one search; 0 = all cores.
     pub threads: usize,
+    /// For `f16`/`i8` galleries that keep their `f32` rows: the best `k × rescore`
+    /// candidates are re-ranked with exact distances; 0 = the default, 4.
+    pub rescore: usize,
+    /// Turns re-ranking off: hits and distances are those of the compact rows.
+    pub no_rescore: bool,
 }
 
 impl Default for vecmatch_search_params {
@@ -90,6 +132,8 @@ impl Default for vecmatch_search_params {
             deny_keys: std::ptr::null(),
             deny_len: 0,
             threads: 0,
+            rescore: 0,
+            no_rescore: false,
         }
     }
 }
@@ -130,6 +174,11 @@ impl vecmatch_search_params {
             filter,
             exact: self.exact,
             threads: (self.threads != 0).then_some(self.threads),
+            rescore: match (self.no_rescore, self.rescore) {
+                (true, _) => 0,
+                (false, 0) => defaults.rescore,
+                (false, r) => r,
+            },
         })
     }
 }

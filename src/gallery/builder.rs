@@ -12,6 +12,7 @@ use crate::metric::{check_finite, normalize_in_place};
 use crate::types::{ElementType, Metric};
 
 use super::Gallery;
+use super::rows::Encoded;
 
 mod build_info {
     include!(concat!(env!("OUT_DIR"), "/build_info.rs"));
@@ -45,6 +46,8 @@ pub struct GalleryBuilder {
     keys: Vec<u64>,
     seen: HashSet<u64>,
     user_meta: Option<String>,
+    element_type: ElementType,
+    rescore: bool,
     hnsw: Option<HnswParams>,
     /// A GRAPH section over the first rows to extend instead of building from scratch.
     base_graph: Option<BaseGraph>,
@@ -77,6 +80,8 @@ impl GalleryBuilder {
             keys: Vec::new(),
             seen: HashSet::new(),
             user_meta: None,
+            element_type: ElementType::F32,
+            rescore: false,
             hnsw: None,
             base_graph: None,
             progress: Progress::default(),
@@ -130,6 +135,24 @@ impl GalleryBuilder {
     /// A free-form user string stored in the META section.
     pub fn user_meta(&mut self, text: impl Into<String>) -> &mut Self {
         self.user_meta = Some(text.into());
+        self
+    }
+
+    /// Stores the vectors as `element_type` (default [`ElementType::F32`]): `f16` halves
+    /// the `VECTORS` section and `i8` quarters it (plus 4 bytes of scale per row), and
+    /// exact scans and graph walks read that many fewer bytes. The graph, if any, is built
+    /// from the `f32` vectors.
+    pub fn element_type(&mut self, element_type: ElementType) -> &mut Self {
+        self.element_type = element_type;
+        self
+    }
+
+    /// With a compact element type, also keeps the `f32` rows in a `RESCORE` section, so
+    /// searches re-rank their best candidates exactly (see `SearchParams::rescore`). The
+    /// file grows by the `f32` rows; searches read them only for the candidates. Ignored
+    /// for `f32`.
+    pub fn rescore(&mut self, keep_f32_rows: bool) -> &mut Self {
+        self.rescore = keep_f32_rows;
         self
     }
 
@@ -244,6 +267,7 @@ impl GalleryBuilder {
         let mut m = serde_json::json!({
             "builder": format!("vecmatch {}", env!("CARGO_PKG_VERSION")),
             "metric": self.metric.name(),
+            "element_type": self.element_type.name(),
             "target": build_info::BUILD_TARGET,
         });
         if let Some(u) = &self.user_meta {
@@ -287,12 +311,26 @@ impl GalleryBuilder {
         if let Some((bytes, _, _)) = &graph {
             extra.push((SectionKind::Graph, bytes.as_slice()));
         }
+        let encoded = Encoded::new(self.element_type, &self.vectors, self.dims);
+        let f32_bytes: &[u8] = bytemuck::cast_slice(&self.vectors);
+        let vectors = match &encoded {
+            Some(e) => {
+                if let Some(q) = e.quant() {
+                    extra.push((SectionKind::Quant, q));
+                }
+                if self.rescore {
+                    extra.push((SectionKind::Rescore, f32_bytes));
+                }
+                e.vectors()
+            }
+            None => f32_bytes,
+        };
         let parts = Parts {
             metric: self.metric,
-            element_type: ElementType::F32,
+            element_type: self.element_type,
             dims: self.dims,
             count: self.keys.len(),
-            vectors: &self.vectors,
+            vectors,
             keys: &self.keys,
             key_index: &key_index,
             extra,

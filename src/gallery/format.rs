@@ -13,8 +13,9 @@ pub const MAGIC: [u8; 8] = *b"VECMATCH";
 /// Format major version written and read by this build. A file with a larger major is
 /// refused; a larger minor is read (unknown sections are skipped).
 pub const VERSION_MAJOR: u16 = 1;
-/// Format minor version written by this build.
-pub const VERSION_MINOR: u16 = 0;
+/// Format minor version written by this build. Minor 1 added the `f16` and `i8` element
+/// types (with the `QUANT` scales) and the `RESCORE` section.
+pub const VERSION_MINOR: u16 = 1;
 /// Written as a `u32`; reads back as this value only on a little-endian reader.
 pub const ENDIAN_MARKER: u32 = 0x0102_0304;
 /// Every section starts at a multiple of this many bytes.
@@ -104,7 +105,7 @@ pub struct KeyIndexEntry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u32)]
 pub enum SectionKind {
-    /// `count × dims` elements, row-major.
+    /// `count × dims` elements of the header's element type, row-major.
     Vectors = 1,
     /// `count` × `u64` keys, by row.
     Keys = 2,
@@ -114,10 +115,14 @@ pub enum SectionKind {
     Graph = 4,
     /// Deleted-row bitset (reserved).
     Tombstones = 5,
-    /// Quantisation scales (reserved).
+    /// `count` × `f32` per-row scales of an `i8` gallery (required for `i8`, absent
+    /// otherwise).
     Quant = 6,
     /// Small UTF-8 JSON object: builder version, parameters, user string.
     Meta = 7,
+    /// Optional `count × dims` `f32` rows of a compact (`f16`, `i8`) gallery, for exact
+    /// re-ranking. Since format 1.1.
+    Rescore = 8,
 }
 
 impl SectionKind {
@@ -131,6 +136,7 @@ impl SectionKind {
             5 => SectionKind::Tombstones,
             6 => SectionKind::Quant,
             7 => SectionKind::Meta,
+            8 => SectionKind::Rescore,
             _ => return None,
         })
     }
@@ -145,6 +151,7 @@ impl SectionKind {
             SectionKind::Tombstones => "TOMBSTONES",
             SectionKind::Quant => "QUANT",
             SectionKind::Meta => "META",
+            SectionKind::Rescore => "RESCORE",
         }
     }
 }

@@ -37,6 +37,10 @@ pub(crate) struct Layout {
     pub key_index: Range<usize>,
     pub graph: Option<Range<usize>>,
     pub meta: Option<Range<usize>>,
+    /// Per-row scales (`i8` galleries only).
+    pub quant: Option<Range<usize>>,
+    /// Exact `f32` rows of a compact gallery.
+    pub rescore: Option<Range<usize>>,
 }
 
 fn read_header(bytes: &[u8]) -> Result<Header> {
@@ -168,6 +172,10 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Layout> {
                 .and_then(|x| x.checked_mul(elem)),
             SectionKind::Keys => n.checked_mul(8),
             SectionKind::KeyIndex => n.checked_mul(16),
+            SectionKind::Quant => n.checked_mul(4),
+            SectionKind::Rescore => n
+                .checked_mul(u64::from(header.dims))
+                .and_then(|x| x.checked_mul(4)),
             _ => return Ok(None),
         };
         v.map(Some)
@@ -177,6 +185,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Layout> {
     let mut sections = Vec::with_capacity(header.section_count as usize);
     let (mut vectors, mut keys, mut key_index, mut graph, mut meta) =
         (None, None, None, None, None);
+    let (mut quant, mut rescore) = (None, None);
     for raw in table.chunks_exact(SECTION_ENTRY_SIZE) {
         let e: SectionEntry = bytemuck::try_pod_read_unaligned(raw)
             .map_err(|err| Error::corrupt(format!("section entry: {err}")))?;
@@ -221,7 +230,9 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Layout> {
             SectionKind::KeyIndex => &mut key_index,
             SectionKind::Graph => &mut graph,
             SectionKind::Meta => &mut meta,
-            SectionKind::Tombstones | SectionKind::Quant => continue,
+            SectionKind::Quant => &mut quant,
+            SectionKind::Rescore => &mut rescore,
+            SectionKind::Tombstones => continue,
         };
         if slot.replace(range).is_some() {
             return Err(Error::corrupt(format!("section {name} appears twice")));
@@ -229,6 +240,18 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Layout> {
     }
     let missing =
         |k: SectionKind| Error::corrupt(format!("required section {} is missing", k.name()));
+    match (element_type, &quant) {
+        (ElementType::I8, None) => return Err(missing(SectionKind::Quant)),
+        (ElementType::I8, Some(_)) | (_, None) => {}
+        (_, Some(_)) => {
+            return Err(Error::corrupt(format!(
+                "section QUANT in a {element_type} gallery"
+            )));
+        }
+    }
+    if element_type == ElementType::F32 && rescore.is_some() {
+        return Err(Error::corrupt("section RESCORE in an f32 gallery"));
+    }
     Ok(Layout {
         header,
         metric,
@@ -240,6 +263,8 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Layout> {
         key_index: key_index.ok_or_else(|| missing(SectionKind::KeyIndex))?,
         graph,
         meta,
+        quant,
+        rescore,
         sections,
     })
 }

@@ -5,9 +5,11 @@ pub(crate) mod buffer;
 mod builder;
 pub mod format;
 mod layout;
+pub(crate) mod rows;
 mod storage;
 mod writer;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -22,6 +24,7 @@ use crate::hnsw::{self, GraphReport, graph::GraphView};
 use crate::types::{ElementType, Hit, Metric, SearchParams};
 use format::KeyIndexEntry;
 use layout::Layout;
+use rows::Rows;
 use storage::Storage;
 
 /// Options for [`Gallery::open_with`].
@@ -78,7 +81,10 @@ pub struct Gallery {
 pub(crate) struct View<'a> {
     pub metric: Metric,
     pub dims: usize,
-    pub vectors: &'a [f32],
+    /// The stored rows, in the gallery's element type.
+    pub rows: Rows<'a>,
+    /// The `f32` rows of a compact gallery (the `RESCORE` section), if stored.
+    pub exact: Option<&'a [f32]>,
     pub keys: &'a [u64],
     pub key_index: &'a [KeyIndexEntry],
 }
@@ -98,12 +104,36 @@ impl<'a> View<'a> {
         (row < self.count()).then_some(row)
     }
 
-    /// The vector of `row` (empty if out of range).
-    #[inline]
-    pub fn row(&self, row: usize) -> &'a [f32] {
-        self.vectors
-            .get(row * self.dims..(row + 1) * self.dims)
-            .unwrap_or(&[])
+    /// Distance from the prepared query `q` to the stored (possibly compact) row `row`.
+    #[inline(always)]
+    pub fn distance(&self, q: &[f32], row: usize) -> f32 {
+        self.rows.distance(self.metric, self.dims, q, row)
+    }
+
+    /// Asks the CPU to start loading the stored row `row`.
+    #[inline(always)]
+    pub fn prefetch(&self, row: usize) {
+        self.rows.prefetch(self.dims, row)
+    }
+
+    /// The `f32` vector of `row`: the exact rows if stored, else the stored row decoded
+    /// (empty if out of range).
+    pub fn vector(&self, row: usize) -> Cow<'a, [f32]> {
+        match self.exact {
+            Some(v) => Cow::Borrowed(v.get(row * self.dims..(row + 1) * self.dims).unwrap_or(&[])),
+            None => self.rows.decoded(self.dims, row),
+        }
+    }
+
+    /// The view of the exact `f32` rows when this search re-ranks with them (a compact
+    /// gallery with a `RESCORE` section and `params.rescore > 0`).
+    pub fn rescorer(&self, params: &SearchParams<'_>) -> Option<View<'a>> {
+        let exact = self.exact.filter(|_| params.rescore > 0)?;
+        Some(View {
+            rows: Rows::F32(exact),
+            exact: None,
+            ..*self
+        })
     }
 }
 
@@ -172,11 +202,37 @@ impl Gallery {
                 .ok_or_else(|| Error::corrupt(format!("section {name} out of bounds")))
         };
         let misaligned = |name: &str| Error::corrupt(format!("section {name} is misaligned"));
+        let vectors = cast(&l.vectors, "VECTORS")?;
+        let rows = match l.element_type {
+            ElementType::F32 => {
+                Rows::F32(bytemuck::try_cast_slice(vectors).map_err(|_| misaligned("VECTORS"))?)
+            }
+            ElementType::F16 => {
+                Rows::F16(bytemuck::try_cast_slice(vectors).map_err(|_| misaligned("VECTORS"))?)
+            }
+            ElementType::I8 => {
+                let quant = l
+                    .quant
+                    .as_ref()
+                    .ok_or_else(|| Error::corrupt("required section QUANT is missing"))?;
+                Rows::I8 {
+                    codes: bytemuck::cast_slice(vectors),
+                    scales: bytemuck::try_cast_slice(cast(quant, "QUANT")?)
+                        .map_err(|_| misaligned("QUANT"))?,
+                }
+            }
+        };
+        let exact = match &l.rescore {
+            Some(r) => Some(
+                bytemuck::try_cast_slice(cast(r, "RESCORE")?).map_err(|_| misaligned("RESCORE"))?,
+            ),
+            None => None,
+        };
         Ok(View {
             metric: l.metric,
             dims: l.dims,
-            vectors: bytemuck::try_cast_slice(cast(&l.vectors, "VECTORS")?)
-                .map_err(|_| misaligned("VECTORS"))?,
+            rows,
+            exact,
             keys: bytemuck::try_cast_slice(cast(&l.keys, "KEYS")?)
                 .map_err(|_| misaligned("KEYS"))?,
             key_index: bytemuck::try_cast_slice(cast(&l.key_index, "KEY_INDEX")?)
@@ -207,6 +263,12 @@ impl Gallery {
     /// Storage type of vector components.
     pub fn element_type(&self) -> ElementType {
         self.layout.element_type
+    }
+
+    /// Whether the file keeps `f32` rows beside compact ones (a `RESCORE` section) for
+    /// exact re-ranking.
+    pub fn has_rescore(&self) -> bool {
+        self.layout.rescore.is_some()
     }
 
     /// Whether the file carries a `GRAPH` section (an HNSW index for approximate search).
@@ -318,11 +380,14 @@ impl Gallery {
                 )));
             }
         }
-        if let Some(index) = v.vectors.iter().position(|x| !x.is_finite()) {
-            return Err(Error::NonFinite {
-                what: format!("stored vector row {}", index / v.dims.max(1)),
-                index,
-            });
+        let exact = v.exact.map(Rows::F32);
+        for (what, rows) in [("stored vector", Some(v.rows)), ("stored f32 row", exact)] {
+            if let Some((row, index)) = rows.and_then(|r| r.first_non_finite(v.dims)) {
+                return Err(Error::NonFinite {
+                    what: format!("{what} row {row}"),
+                    index,
+                });
+            }
         }
         if let Some(g) = self.graph()? {
             hnsw::check(&g)?;
@@ -336,10 +401,12 @@ impl Gallery {
     }
 
     /// The stored vector of `key` (normalised if the metric is cosine), by binary search
-    /// over the key index: O(log n), nothing built at open.
-    pub fn get(&self, key: u64) -> Option<&[f32]> {
+    /// over the key index: O(log n), nothing built at open. Borrowed from the file for
+    /// `f32` galleries and compact galleries with `f32` rows; otherwise the compact row
+    /// decoded (so within the element type's rounding of what was added).
+    pub fn get(&self, key: u64) -> Option<Cow<'_, [f32]>> {
         let v = self.view().ok()?;
-        v.row_of(key).map(|r| v.row(r))
+        v.row_of(key).map(|r| v.vector(r))
     }
 
     /// Whether `key` is stored. O(log n).
@@ -430,6 +497,7 @@ impl std::fmt::Debug for Gallery {
             .field("count", &self.layout.count)
             .field("dims", &self.layout.dims)
             .field("metric", &self.layout.metric)
+            .field("element_type", &self.layout.element_type)
             .field("storage", &self.storage.kind())
             .field("path", &self.path)
             .finish()

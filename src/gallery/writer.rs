@@ -17,8 +17,9 @@ pub(crate) struct Parts<'a> {
     pub element_type: ElementType,
     pub dims: usize,
     pub count: usize,
-    /// `count * dims` values (already normalised for cosine).
-    pub vectors: &'a [f32],
+    /// The `VECTORS` bytes: `count * dims` values of `element_type` (already normalised
+    /// for cosine).
+    pub vectors: &'a [u8],
     /// `count` keys, by row.
     pub keys: &'a [u64],
     /// `count` entries sorted by key.
@@ -30,7 +31,7 @@ pub(crate) struct Parts<'a> {
 /// Writes the file bytes of `parts` to `out`. Returns the number of bytes written.
 pub(crate) fn encode(parts: &Parts<'_>, out: &mut impl Write) -> std::io::Result<u64> {
     let mut payloads: Vec<(SectionKind, &[u8])> = vec![
-        (SectionKind::Vectors, bytemuck::cast_slice(parts.vectors)),
+        (SectionKind::Vectors, parts.vectors),
         (SectionKind::Keys, bytemuck::cast_slice(parts.keys)),
         (SectionKind::KeyIndex, bytemuck::cast_slice(parts.key_index)),
     ];

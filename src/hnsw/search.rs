@@ -9,7 +9,7 @@ use std::collections::BinaryHeap;
 
 use crate::filter::RowSet;
 use crate::gallery::View;
-use crate::metric;
+use crate::rescore;
 use crate::types::{Hit, SearchParams};
 
 use super::graph::GraphView;
@@ -108,7 +108,45 @@ pub(crate) fn search(
     if n == 0 || g.header.entry_point as usize >= n {
         return Vec::new();
     }
-    let dist = |r: u32| metric::distance(view.metric, q, view.row(r as usize));
+    // With a re-ranked beam over i8 rows, the walk compares codes with codes: the beam
+    // only has to find the candidates, and the re-ranking gives exact distances.
+    let coded = view
+        .rescorer(p)
+        .and_then(|_| view.rows.coded_query(view.metric, q));
+    let found = match &coded {
+        Some(cq) => walk(view, g, set, p, |r: u32| {
+            view.rows.distance_coded(view.dims, cq, r as usize)
+        }),
+        None => walk(view, g, set, p, |r: u32| view.distance(q, r as usize)),
+    };
+    if let Some(exact) = view.rescorer(p) {
+        // Every one of the `ef` beam results is re-ranked.
+        return rescore::rerank(&exact, q, found.iter().map(|c| c.row as usize), p);
+    }
+    let mut found: Vec<Hit> = found
+        .into_iter()
+        .map(|c| Hit {
+            key: view.keys[c.row as usize],
+            distance: c.d,
+        })
+        .collect();
+    let max = p.max_distance.unwrap_or(f32::INFINITY);
+    found.retain(|h| h.distance <= max);
+    found.sort_unstable_by(Hit::cmp_rank);
+    found.truncate(p.k);
+    found
+}
+
+/// Greedy descent through the upper levels, then the layer-0 beam, with `dist` as the
+/// distance from the query to a row.
+fn walk(
+    view: &View<'_>,
+    g: &GraphView<'_>,
+    set: &RowSet,
+    p: &SearchParams<'_>,
+    dist: impl Fn(u32) -> f32,
+) -> Vec<Cand> {
+    let n = view.count();
     let mut cur = g.header.entry_point;
     let mut cur_d = dist(cur);
     for level in (1..=g.max_level()).rev() {
@@ -130,17 +168,12 @@ pub(crate) fn search(
         }
     }
     let ef = p.ef.max(p.k.min(n)).max(1);
-    let mut found = SCRATCH.with(|cell| {
+    SCRATCH.with(|cell| {
         let Ok(mut s) = cell.try_borrow_mut() else {
             return beam(view, g, &mut Scratch::default(), cur, cur_d, ef, set, &dist);
         };
         beam(view, g, &mut s, cur, cur_d, ef, set, &dist)
-    });
-    let max = p.max_distance.unwrap_or(f32::INFINITY);
-    found.retain(|h| h.distance <= max);
-    found.sort_unstable_by(Hit::cmp_rank);
-    found.truncate(p.k);
-    found
+    })
 }
 
 /// Layer-0 beam search from `start`.
@@ -161,7 +194,7 @@ fn beam(
     ef: usize,
     set: &RowSet,
     dist: &impl Fn(u32) -> f32,
-) -> Vec<Hit> {
+) -> Vec<Cand> {
     let n = view.count();
     let filtered = !matches!(set, RowSet::All);
     let width = if filtered {
@@ -211,11 +244,11 @@ fn beam(
             }
         }
         for &x in fresh.iter().take(PREFETCH_AHEAD) {
-            metric::prefetch(view.row(x as usize));
+            view.prefetch(x as usize);
         }
         for (i, &x) in fresh.iter().enumerate() {
             if let Some(&y) = fresh.get(i + PREFETCH_AHEAD) {
-                metric::prefetch(view.row(y as usize));
+                view.prefetch(y as usize);
             }
             let d = dist(x);
             let bound = if filtered {
@@ -242,11 +275,5 @@ fn beam(
         }
         s.fresh = fresh;
     }
-    s.results
-        .drain()
-        .map(|c| Hit {
-            key: view.keys[c.row as usize],
-            distance: c.d,
-        })
-        .collect()
+    s.results.drain().collect()
 }

@@ -152,3 +152,139 @@ pub(super) unsafe fn tile<O: Op>(q: [&[f32]; QT], r: [&[f32]; RT], n: usize) -> 
         out
     }
 }
+
+/// A stored row of a compact element type, decoded eight lanes at a time to `f32`.
+pub(super) trait Row {
+    /// Components in the row.
+    fn len(&self) -> usize;
+    /// Component `i` as `f32` (tails).
+    fn get(&self, i: usize) -> f32;
+    /// Components `i..i + 8` as `f32`.
+    ///
+    /// # Safety
+    /// The CPU must support AVX2, FMA and F16C, and `i + 8 <= self.len()`.
+    unsafe fn load8(&self, i: usize) -> __m256;
+}
+
+/// Half-precision bits.
+pub(super) struct F16Row<'a>(pub &'a [u16]);
+
+impl Row for F16Row<'_> {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    #[inline(always)]
+    fn get(&self, i: usize) -> f32 {
+        half::f16::from_bits(self.0[i]).to_f32()
+    }
+    #[inline(always)]
+    unsafe fn load8(&self, i: usize) -> __m256 {
+        debug_assert!(i + 8 <= self.0.len());
+        // SAFETY: `i + 8 <= len` (eight u16 = 16 bytes read) and F16C are the contract.
+        unsafe { _mm256_cvtph_ps(_mm_loadu_si128(self.0.as_ptr().add(i).cast())) }
+    }
+}
+
+/// `i8` codes times a scale (`scale = 1` gives the raw codes).
+pub(super) struct I8Row<'a> {
+    pub codes: &'a [i8],
+    pub scale: f32,
+}
+
+impl Row for I8Row<'_> {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.codes.len()
+    }
+    #[inline(always)]
+    fn get(&self, i: usize) -> f32 {
+        f32::from(self.codes[i]) * self.scale
+    }
+    #[inline(always)]
+    unsafe fn load8(&self, i: usize) -> __m256 {
+        debug_assert!(i + 8 <= self.codes.len());
+        // SAFETY: `i + 8 <= len` (eight bytes read) and AVX2 are the contract.
+        unsafe {
+            let c = _mm256_cvtepi8_epi32(_mm_loadl_epi64(self.codes.as_ptr().add(i).cast()));
+            _mm256_mul_ps(_mm256_cvtepi32_ps(c), _mm256_set1_ps(self.scale))
+        }
+    }
+}
+
+/// `f(q, r)` summed over the first `min(q.len(), r.len())` components, `r` decoded on the
+/// fly (four accumulators, as [`pair`]).
+///
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn pair_row<O: Op, R: Row>(q: &[f32], r: &R) -> f32 {
+    let n = q.len().min(r.len());
+    let mut i = 0;
+    // Every load is at an index `j` with `j + 8 <= n`, which the loop conditions establish.
+    // SAFETY: in-bounds loads (above); AVX2+FMA+F16C is the function's contract.
+    unsafe {
+        let mut acc = [_mm256_setzero_ps(); 4];
+        while i + 32 <= n {
+            for (j, a_acc) in acc.iter_mut().enumerate() {
+                *a_acc = O::step(*a_acc, load(q, i + 8 * j), r.load8(i + 8 * j));
+            }
+            i += 32;
+        }
+        while i + 8 <= n {
+            acc[0] = O::step(acc[0], load(q, i), r.load8(i));
+            i += 8;
+        }
+        let v = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
+        let mut s = hsum(v);
+        while i < n {
+            s += O::scalar(q[i], r.get(i));
+            i += 1;
+        }
+        s
+    }
+}
+
+/// Dot product of two `i8` code vectors over their common length, exact in `i32`. Codes
+/// must lie in `-127..=127` (so `|a|·|b|` pairs fit `maddubs`' i16 without saturating).
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn dot_i8i8(a: &[i8], b: &[i8]) -> i32 {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    // Every load reads 32 bytes at `i` with `i + 32 <= n`, which the loop establishes.
+    // SAFETY: in-bounds loads (above); AVX2 is the function's contract.
+    unsafe {
+        let ones = _mm256_set1_epi16(1);
+        let mut acc = [_mm256_setzero_si256(); 2];
+        while i + 64 <= n {
+            for (j, acc) in acc.iter_mut().enumerate() {
+                let x = _mm256_loadu_si256(a.as_ptr().add(i + 32 * j).cast());
+                let y = _mm256_loadu_si256(b.as_ptr().add(i + 32 * j).cast());
+                // |x| · (y · sign x) = x · y, as unsigned × signed bytes.
+                let p = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+                *acc = _mm256_add_epi32(*acc, _mm256_madd_epi16(p, ones));
+            }
+            i += 64;
+        }
+        while i + 32 <= n {
+            let x = _mm256_loadu_si256(a.as_ptr().add(i).cast());
+            let y = _mm256_loadu_si256(b.as_ptr().add(i).cast());
+            let p = _mm256_maddubs_epi16(_mm256_sign_epi8(x, x), _mm256_sign_epi8(y, x));
+            acc[0] = _mm256_add_epi32(acc[0], _mm256_madd_epi16(p, ones));
+            i += 32;
+        }
+        let v = _mm256_add_epi32(acc[0], acc[1]);
+        let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
+        let mut total = _mm_cvtsi128_si32(s);
+        while i < n {
+            total += i32::from(a[i]) * i32::from(b[i]);
+            i += 1;
+        }
+        total
+    }
+}

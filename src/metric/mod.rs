@@ -22,7 +22,7 @@ pub use normalize::{check_finite, normalize_in_place, prepare_query};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[doc(hidden)]
 pub enum Backend {
-    /// AVX2 + FMA, our own register-blocked kernels.
+    /// AVX2 + FMA + F16C, our own register-blocked kernels.
     Avx2Fma,
     /// Portable scalar code.
     Scalar,
@@ -33,7 +33,10 @@ impl Backend {
     pub fn available() -> Vec<Backend> {
         let mut v = Vec::new();
         #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        if std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("fma")
+            && std::is_x86_feature_detected!("f16c")
+        {
             v.push(Backend::Avx2Fma);
         }
         v.push(Backend::Scalar);
@@ -132,6 +135,101 @@ pub fn distance_with(backend: Backend, metric: Metric, a: &[f32], b: &[f32]) -> 
         }
     };
     finish(metric, raw)
+}
+
+/// Distance from `q` to a half-precision row (`x` as IEEE-754 binary16 bits), as
+/// [`distance`] on the decoded row.
+#[inline]
+pub fn distance_f16(metric: Metric, q: &[f32], x: &[u16]) -> f32 {
+    distance_f16_with(Backend::active(), metric, q, x)
+}
+
+/// [`distance_f16`] on an explicit backend.
+#[doc(hidden)]
+#[inline]
+pub fn distance_f16_with(backend: Backend, metric: Metric, q: &[f32], x: &[u16]) -> f32 {
+    let raw = match backend {
+        #[cfg(target_arch = "x86_64")]
+        // `Avx2Fma` is only ever produced by `Backend::available`, after runtime detection.
+        // SAFETY: the CPU supports AVX2, FMA and F16C (above).
+        Backend::Avx2Fma => unsafe {
+            let r = avx2::F16Row(x);
+            if is_dot(metric) {
+                avx2::pair_row::<avx2::Dot, _>(q, &r)
+            } else {
+                avx2::pair_row::<avx2::L2, _>(q, &r)
+            }
+        },
+        _ => {
+            if is_dot(metric) {
+                scalar::dot_f16(q, x)
+            } else {
+                scalar::l2sq_f16(q, x)
+            }
+        }
+    };
+    finish(metric, raw)
+}
+
+/// Distance from `q` to the row `scale × codes`, as [`distance`] on the decoded row.
+#[inline]
+pub fn distance_i8(metric: Metric, q: &[f32], codes: &[i8], scale: f32) -> f32 {
+    distance_i8_with(Backend::active(), metric, q, codes, scale)
+}
+
+/// [`distance_i8`] on an explicit backend.
+#[doc(hidden)]
+#[inline]
+pub fn distance_i8_with(
+    backend: Backend,
+    metric: Metric,
+    q: &[f32],
+    codes: &[i8],
+    scale: f32,
+) -> f32 {
+    let raw = match backend {
+        #[cfg(target_arch = "x86_64")]
+        // `Avx2Fma` is only ever produced by `Backend::available`, after runtime detection.
+        // SAFETY: the CPU supports AVX2, FMA and F16C (above).
+        Backend::Avx2Fma => unsafe {
+            if is_dot(metric) {
+                // The scale is applied once to the sum rather than to every lane.
+                let r = avx2::I8Row { codes, scale: 1.0 };
+                avx2::pair_row::<avx2::Dot, _>(q, &r) * scale
+            } else {
+                let r = avx2::I8Row { codes, scale };
+                avx2::pair_row::<avx2::L2, _>(q, &r)
+            }
+        },
+        _ => {
+            if is_dot(metric) {
+                scalar::dot_i8(q, codes, scale)
+            } else {
+                scalar::l2sq_i8(q, codes, scale)
+            }
+        }
+    };
+    finish(metric, raw)
+}
+
+/// Dot product of two `i8` code vectors (codes in `-127..=127`), exact: the graph walk
+/// over `i8` rows with a quantised query.
+#[inline]
+pub fn dot_i8i8(a: &[i8], b: &[i8]) -> i32 {
+    dot_i8i8_with(Backend::active(), a, b)
+}
+
+/// [`dot_i8i8`] on an explicit backend.
+#[doc(hidden)]
+#[inline]
+pub fn dot_i8i8_with(backend: Backend, a: &[i8], b: &[i8]) -> i32 {
+    match backend {
+        #[cfg(target_arch = "x86_64")]
+        // `Avx2Fma` is only ever produced by `Backend::available`, after runtime detection.
+        // SAFETY: the CPU supports AVX2 (above).
+        Backend::Avx2Fma => unsafe { avx2::dot_i8i8(a, b) },
+        _ => scalar::dot_i8i8(a, b),
+    }
 }
 
 /// simsimd's kernel for the same distance (for benchmarks against our own kernels).
@@ -254,6 +352,10 @@ mod tests {
         (simd - reference).abs() <= 1e-5 * scale.max(1.0)
     }
 
+    fn scale_of(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
+        scale(metric, a, b)
+    }
+
     fn scale(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
         match metric {
             Metric::L2 => scalar::l2sq(a, b) + 1.0,
@@ -280,6 +382,32 @@ mod tests {
             }
             let ss = distance_simsimd(m, a, b);
             prop_assert!(close(ss, reference, scale(m, a, b)), "simsimd {m:?}: {ss} vs {reference}");
+        }
+
+        #[test]
+        fn compact_rows_match_scalar(m in metrics(), (d, v) in vecs(300, 2), scale in 0.001f32..0.1) {
+            let (q, x) = v.split_at(d);
+            let h: Vec<u16> = x.iter().map(|v| half::f16::from_f32(*v).to_bits()).collect();
+            let c: Vec<i8> = x.iter().map(|v| (v * 12.0) as i8).collect();
+            let dec16: Vec<f32> = h.iter().map(|b| scalar::f16_to_f32(*b)).collect();
+            let dec8: Vec<f32> = c.iter().map(|v| f32::from(*v) * scale).collect();
+            let r16 = distance_with(Backend::Scalar, m, q, &dec16);
+            let r8 = distance_with(Backend::Scalar, m, q, &dec8);
+            for be in Backend::available() {
+                let got = distance_f16_with(be, m, q, &h);
+                prop_assert!(close(got, r16, scale_of(m, q, &dec16)), "{be:?} f16 {m:?}: {got} vs {r16}");
+                let got = distance_i8_with(be, m, q, &c, scale);
+                prop_assert!(close(got, r8, scale_of(m, q, &dec8)), "{be:?} i8 {m:?}: {got} vs {r8}");
+            }
+        }
+
+        #[test]
+        fn i8_dot_matches_scalar(v in prop::collection::vec(-127i8..=127, 0..600)) {
+            let (a, b) = v.split_at(v.len() / 2);
+            let want = scalar::dot_i8i8(a, b);
+            for be in Backend::available() {
+                prop_assert_eq!(dot_i8i8_with(be, a, b), want, "{:?}", be);
+            }
         }
 
         #[test]

@@ -19,3 +19,56 @@ pub fn l2sq(a: &[f32], b: &[f32]) -> f32 {
         })
         .sum::<f64>() as f32
 }
+
+/// The `f32` value of half-precision bits.
+#[inline]
+pub fn f16_to_f32(bits: u16) -> f32 {
+    half::f16::from_bits(bits).to_f32()
+}
+
+/// Dot product of `q` with half-precision row `x` (common prefix).
+pub fn dot_f16(q: &[f32], x: &[u16]) -> f32 {
+    q.iter()
+        .zip(x)
+        .map(|(a, b)| f64::from(*a) * f64::from(f16_to_f32(*b)))
+        .sum::<f64>() as f32
+}
+
+/// Squared Euclidean distance of `q` to half-precision row `x` (common prefix).
+pub fn l2sq_f16(q: &[f32], x: &[u16]) -> f32 {
+    q.iter()
+        .zip(x)
+        .map(|(a, b)| {
+            let d = f64::from(*a) - f64::from(f16_to_f32(*b));
+            d * d
+        })
+        .sum::<f64>() as f32
+}
+
+/// Dot product of `q` with the row `scale × codes` (common prefix).
+pub fn dot_i8(q: &[f32], codes: &[i8], scale: f32) -> f32 {
+    (q.iter()
+        .zip(codes)
+        .map(|(a, c)| f64::from(*a) * f64::from(*c))
+        .sum::<f64>()
+        * f64::from(scale)) as f32
+}
+
+/// Squared Euclidean distance of `q` to the row `scale × codes` (common prefix).
+pub fn l2sq_i8(q: &[f32], codes: &[i8], scale: f32) -> f32 {
+    q.iter()
+        .zip(codes)
+        .map(|(a, c)| {
+            let d = f64::from(*a) - f64::from(*c) * f64::from(scale);
+            d * d
+        })
+        .sum::<f64>() as f32
+}
+
+/// Dot product of two `i8` code vectors (common prefix), exact.
+pub fn dot_i8i8(a: &[i8], b: &[i8]) -> i32 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| i32::from(*x) * i32::from(*y))
+        .sum()
+}

@@ -573,6 +573,66 @@ static void test_threads(const char *path, const float *queries, size_t nq) {
     vecmatch_gallery_free(g);
 }
 
+/* f16 and i8 storage: element type reported, f32 and compact distances, bad types. */
+static void test_storage(const float *base, size_t rows, size_t dims, const float *queries,
+                         size_t nq) {
+    const vecmatch_element_type types[2] = {VECMATCH_ELEMENT_F16, VECMATCH_ELEMENT_I8};
+    vecmatch_gallery *f = NULL;
+    {
+        vecmatch_builder *b = NULL;
+        CHECK_OK(vecmatch_builder_new(dims, VECMATCH_METRIC_DOT, &b));
+        for (size_t i = 0; i < rows; i++) CHECK_OK(vecmatch_builder_add(b, i, base + i * dims, dims));
+        CHECK_STATUS(vecmatch_builder_set_storage(b, 7, false), VECMATCH_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(vecmatch_builder_set_storage(NULL, VECMATCH_ELEMENT_F16, false),
+                     VECMATCH_ERR_NULL_POINTER);
+        CHECK_OK(vecmatch_builder_build(b, &f));
+        vecmatch_builder_free(b);
+    }
+    for (int t = 0; t < 2; t++) {
+        vecmatch_builder *b = NULL;
+        CHECK_OK(vecmatch_builder_new(dims, VECMATCH_METRIC_DOT, &b));
+        for (size_t i = 0; i < rows; i++) CHECK_OK(vecmatch_builder_add(b, i, base + i * dims, dims));
+        CHECK_OK(vecmatch_builder_set_storage(b, types[t], true));
+        vecmatch_hnsw_params hp = vecmatch_hnsw_params_default();
+        CHECK_OK(vecmatch_builder_set_hnsw(b, &hp));
+        vecmatch_gallery *g = NULL;
+        CHECK_OK(vecmatch_builder_build(b, &g));
+        vecmatch_builder_free(b);
+        if (!g || !f) continue;
+        vecmatch_element_type et = VECMATCH_ELEMENT_F32;
+        CHECK_OK(vecmatch_gallery_element_type(g, &et));
+        CHECK(et == types[t]);
+        CHECK_OK(vecmatch_gallery_element_type(f, &et));
+        CHECK(et == VECMATCH_ELEMENT_F32);
+        CHECK_STATUS(vecmatch_gallery_element_type(g, NULL), VECMATCH_ERR_NULL_POINTER);
+        CHECK_OK(vecmatch_gallery_verify(g));
+        for (size_t qi = 0; qi < nq; qi++) {
+            const float *q = queries + qi * dims;
+            uint64_t fk[10], gk[10], rk[10];
+            float fd[10], gd[10], rd[10];
+            size_t fl = 0, gl = 0, rl = 0;
+            vecmatch_search_params p = vecmatch_search_params_default();
+            p.k = 10;
+            p.exact = true;
+            CHECK_OK(vecmatch_gallery_search(f, q, dims, &p, fk, fd, 10, &fl));
+            /* Re-ranked with the f32 rows (the default): the f32 answer. */
+            CHECK_OK(vecmatch_gallery_search(g, q, dims, &p, gk, gd, 10, &gl));
+            CHECK(fl == 10 && gl == 10);
+            for (size_t i = 0; i < gl && i < fl; i++) {
+                CHECK(gk[i] == fk[i]);
+                CHECK(fabsf(gd[i] - fd[i]) < 1e-5f);
+            }
+            /* Compact distances only: close to the f32 ones. */
+            p.no_rescore = true;
+            CHECK_OK(vecmatch_gallery_search(g, q, dims, &p, rk, rd, 10, &rl));
+            CHECK(rl == 10);
+            CHECK(fabsf(rd[0] - fd[0]) < 0.02f);
+        }
+        vecmatch_gallery_free(g);
+    }
+    vecmatch_gallery_free(f);
+}
+
 int main(int argc, char **argv) {
     if (argc != 3) {
         fprintf(stderr, "usage: %s DATA_DIR ROWS\n", argv[0]);
@@ -604,6 +664,7 @@ int main(int argc, char **argv) {
     test_build_and_search(base, rows, dims, queries, nq, exact_path, hnsw_path);
     test_bad_arguments(base, dims, exact_path);
     test_bad_files(exact_path);
+    test_storage(base, rows, dims, queries, nq);
     test_threads(exact_path, queries, nq);
     test_threads(hnsw_path, queries, nq);
 

@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::json;
-use vecmatch::{Builder, Gallery, GalleryBuilder, Hit, HnswParams, Metric, SearchParams};
+use vecmatch::{
+    Builder, ElementType, Gallery, GalleryBuilder, Hit, HnswParams, Metric, SearchParams,
+};
 
 use crate::input::{Matrix, read_ivecs, read_vectors};
 use crate::output::print;
-use crate::{CliError, parse_builder, parse_metric, parse_pos, progress};
+use crate::{CliError, parse_builder, parse_element_type, parse_metric, parse_pos, progress};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -42,9 +44,13 @@ pub struct Args {
     /// Where to save the gallery (default: a file in the system temp directory, removed after).
     #[arg(long)]
     index_path: Option<PathBuf>,
-    /// Element type of the stored vectors (only f32 in this version).
-    #[arg(long, default_value = "f32")]
-    dtype: String,
+    /// Element type of the stored vectors: f32, f16 or i8.
+    #[arg(long, default_value = "f32", value_parser = parse_element_type)]
+    dtype: ElementType,
+    /// With --dtype f16 or i8: keep the f32 rows and re-rank the best k × this many
+    /// candidates exactly (0: no f32 rows, compact distances only).
+    #[arg(long, default_value_t = vecmatch::DEFAULT_RESCORE)]
+    rescore: usize,
     /// HNSW M (neighbours per node on upper layers; layer 0 keeps 2·M).
     #[arg(long, default_value_t = 16)]
     m: usize,
@@ -182,8 +188,14 @@ impl Drop for TempFile {
 
 /// Builds the gallery in memory: validation, normalisation, key index and, unless
 /// `hnsw` is `None`, the HNSW graph.
-fn build(base: &Matrix, metric: Metric, hnsw: Option<HnswParams>) -> Result<Gallery, CliError> {
+fn build(
+    base: &Matrix,
+    metric: Metric,
+    storage: (ElementType, bool),
+    hnsw: Option<HnswParams>,
+) -> Result<Gallery, CliError> {
     let mut b = GalleryBuilder::new(base.dims, metric)?;
+    b.element_type(storage.0).rescore(storage.1);
     let keys: Vec<u64> = (0..base.rows() as u64).collect();
     b.add_batch(&keys, &base.data)?;
     if let Some(p) = hnsw {
@@ -193,12 +205,6 @@ fn build(base: &Matrix, metric: Metric, hnsw: Option<HnswParams>) -> Result<Gall
 }
 
 pub fn run(a: Args) -> Result<(), CliError> {
-    if a.dtype != "f32" {
-        return Err(CliError::usage(format!(
-            "--dtype {}: only f32 is supported in this version",
-            a.dtype
-        )));
-    }
     let (base_p, query_p, gt_p) = match &a.data {
         Some(d) => (
             d.join("base.fvecs"),
@@ -248,12 +254,13 @@ pub fn run(a: Args) -> Result<(), CliError> {
     if let Some(p) = &hnsw {
         p.validate().map_err(|e| CliError::usage(e.to_string()))?;
     }
+    let storage = (a.dtype, a.dtype != ElementType::F32 && a.rescore > 0);
     let mut rep = Report {
         json: a.json,
         table: Vec::new(),
     };
     rep.emit(
-        json!({"event": "meta", "library": "vecmatch", "version": env!("CARGO_PKG_VERSION"), "variant": a.dtype,
+        json!({"event": "meta", "library": "vecmatch", "version": env!("CARGO_PKG_VERSION"), "variant": a.dtype.name(), "rescore": a.rescore,
                "kind": if hnsw.is_some() { "hnsw" } else { "flat" },
                "params": {"M": a.m, "ef_construction": a.ef_construction, "builder": a.builder.name(),
                           "metric": if a.metric == Metric::Dot { "ip" } else { a.metric.name() }},
@@ -276,7 +283,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
             let rss0 = rss_bytes();
             reset_peak_rss();
             let t0 = Instant::now();
-            let g = pool.install(|| build(&base, a.metric, hnsw))?;
+            let g = pool.install(|| build(&base, a.metric, storage, hnsw))?;
             runs.push(t0.elapsed().as_secs_f64());
             rss = rss_bytes().saturating_sub(rss0);
             peak = peak_rss_bytes().saturating_sub(rss0);
@@ -295,7 +302,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
     pb.finish_and_clear();
     let built = match built {
         Some(g) => g,
-        None => build(&base, a.metric, hnsw)?,
+        None => build(&base, a.metric, storage, hnsw)?,
     };
     let mut runs = Vec::new();
     let mut file_bytes = 0;
@@ -373,6 +380,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
         threads: &a.threads,
         repeats,
         ids_base,
+        rescore: a.rescore,
     };
     if hnsw.is_some() {
         for &ef in &a.ef_search {
@@ -414,6 +422,7 @@ struct Run<'a> {
     threads: &'a [usize],
     repeats: usize,
     ids_base: Option<&'a Path>,
+    rescore: usize,
 }
 
 impl Run<'_> {
@@ -432,6 +441,7 @@ impl Run<'_> {
             ef: ef.unwrap_or(64),
             exact: ef.is_none(),
             threads: Some(t),
+            rescore: self.rescore,
             ..SearchParams::default()
         };
         let single = params(1);
@@ -459,7 +469,7 @@ impl Run<'_> {
         let gbs = if ef.is_none() {
             format!(
                 "  {:.2} GB/s scanned",
-                median(&qps) * (g.len() * d * 4) as f64 / 1e9
+                median(&qps) * (g.len() * d * g.element_type().size_bytes()) as f64 / 1e9
             )
         } else {
             String::new()

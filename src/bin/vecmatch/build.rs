@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use vecmatch::{Builder, GalleryBuilder, HnswParams, Metric, Progress};
+use vecmatch::{Builder, ElementType, GalleryBuilder, HnswParams, Metric, Progress};
 
 use crate::input::{read_keys, read_vectors};
-use crate::{CliError, parse_builder, parse_metric, progress};
+use crate::{CliError, parse_builder, parse_element_type, parse_metric, progress};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -30,6 +30,14 @@ pub struct Args {
     /// Free-form text stored in the gallery's META section.
     #[arg(long)]
     note: Option<String>,
+    /// Element type of the stored vectors: f32, f16 (half the bytes) or i8 (a quarter,
+    /// with one scale per row).
+    #[arg(long, default_value = "f32", value_parser = parse_element_type)]
+    dtype: ElementType,
+    /// With --dtype f16 or i8: also keep the f32 rows, so searches re-rank their best
+    /// candidates exactly.
+    #[arg(long)]
+    rescore: bool,
     /// Also build an HNSW graph for fast approximate search.
     #[arg(long)]
     hnsw: bool,
@@ -71,8 +79,14 @@ pub fn run(a: Args) -> Result<(), CliError> {
         }
         None => (0..n as u64).collect(),
     };
+    if a.rescore && a.dtype == ElementType::F32 {
+        return Err(CliError::usage(
+            "--rescore keeps f32 rows beside compact ones: use it with --dtype f16 or i8",
+        ));
+    }
     let mut b = GalleryBuilder::new(m.dims, a.metric)?;
     b.reserve(n);
+    b.element_type(a.dtype).rescore(a.rescore);
     if let Some(note) = &a.note {
         b.user_meta(note.clone());
     }
@@ -107,10 +121,12 @@ pub fn run(a: Args) -> Result<(), CliError> {
         let bytes = b.write(&a.output)?;
         pb.finish_and_clear();
         eprintln!(
-            "wrote {}: {n} vectors, {} dims, {}, HNSW ({}) M={} ef_construction={}, {bytes} bytes",
+            "wrote {}: {n} vectors, {} dims, {}, {}{}, HNSW ({}) M={} ef_construction={}, {bytes} bytes",
             a.output.display(),
             m.dims,
             a.metric,
+            a.dtype,
+            if a.rescore { " + f32 rows" } else { "" },
             a.builder.name(),
             a.m,
             a.ef_construction
@@ -119,10 +135,12 @@ pub fn run(a: Args) -> Result<(), CliError> {
     }
     let bytes = b.write(&a.output)?;
     eprintln!(
-        "wrote {}: {n} vectors, {} dims, {}, {bytes} bytes",
+        "wrote {}: {n} vectors, {} dims, {}, {}{}, {bytes} bytes",
         a.output.display(),
         m.dims,
-        a.metric
+        a.metric,
+        a.dtype,
+        if a.rescore { " + f32 rows" } else { "" },
     );
     Ok(())
 }

@@ -65,6 +65,10 @@ fn parse_builder(s: &str) -> Result<vecmatch::Builder, String> {
     vecmatch::Builder::from_name(s).map_err(|e| e.to_string())
 }
 
+fn parse_element_type(s: &str) -> Result<vecmatch::ElementType, String> {
+    s.parse().map_err(|e: vecmatch::Error| e.to_string())
+}
+
 /// Parses one positive integer (items of comma-separated lists such as `--threads 1,2`).
 fn parse_pos(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {

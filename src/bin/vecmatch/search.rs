@@ -31,6 +31,10 @@ pub struct Args {
     /// Worker threads (default: all cores).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     threads: Option<u64>,
+    /// Galleries with f32 rows beside f16/i8 ones: re-rank the best k × this many rows of
+    /// an exact scan (all ef rows of a graph beam) exactly; 0 = compact distances only.
+    #[arg(long, default_value_t = vecmatch::DEFAULT_RESCORE as u64)]
+    rescore: u64,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -53,6 +57,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
         exact: a.exact,
         ef: a.ef as usize,
         threads: a.threads.map(|t| t as usize),
+        rescore: a.rescore as usize,
         ..SearchParams::default()
     };
     let results = g.search_batch(&q.data, &params)?;

@@ -264,7 +264,8 @@ mod tests {
         let view = View {
             metric: Metric::Dot,
             dims: d,
-            vectors,
+            rows: crate::gallery::rows::Rows::F32(vectors),
+            exact: None,
             keys: &keys,
             key_index: &[],
         };
