@@ -1,4 +1,4 @@
-//! Each element type (f32, f16, i8 with and without f32 re-ranking) on the shipped real
+//! Each element type (f32, f16, i8 with and without f32 re-ranking, i4 with it) on the shipped real
 //! data (5,000 × 384 MiniLM embeddings): the distance kernels on one pair of rows, exact
 //! search (single query, 1 thread; batch of 100, 1 thread) and HNSW search (single query,
 //! 1 thread, ef 32 and 64), all against f32 in the same run, with recall@10 printed beside
@@ -33,11 +33,12 @@ fn data(name: &str) -> std::path::PathBuf {
 }
 
 /// The storage configurations compared: element type and whether f32 rows are kept.
-const CONFIGS: [(ElementType, bool, &str); 4] = [
+const CONFIGS: [(ElementType, bool, &str); 5] = [
     (ElementType::F32, false, "f32"),
     (ElementType::F16, false, "f16"),
     (ElementType::I8, false, "i8"),
     (ElementType::I8, true, "i8+rescore"),
+    (ElementType::I4, true, "i4+rescore"),
 ];
 
 fn gallery(base: &[f32], d: usize, et: ElementType, rescore: bool) -> Gallery {

@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::filter::RowSet;
 use crate::gallery::View;
-use crate::gallery::rows::Rows;
+use crate::gallery::rows::{Query, Rows};
 use crate::metric::{self, prepare_query};
 use crate::pool;
 use crate::rescore;
@@ -59,7 +59,7 @@ fn offer(view: &View<'_>, set: &RowSet, top: &mut TopK, start: usize, dists: &[f
 /// Scans rows `lo..hi` for one query.
 fn scan_range(
     view: &View<'_>,
-    q: &[f32],
+    q: Query<'_>,
     set: &RowSet,
     params: &SearchParams<'_>,
     lo: usize,
@@ -84,7 +84,7 @@ const LIST_PREFETCH_AHEAD: usize = 2;
 /// Scans an explicit row list for one query.
 pub(crate) fn scan_list(
     view: &View<'_>,
-    q: &[f32],
+    q: Query<'_>,
     rows: &[usize],
     params: &SearchParams<'_>,
 ) -> TopK {
@@ -95,7 +95,7 @@ pub(crate) fn scan_list(
         if let Some(&next) = rows.get(i + LIST_PREFETCH_AHEAD) {
             view.prefetch(next);
         }
-        let d = view.distance(q, row);
+        let d = view.rows.distance_q(view.metric, view.dims, q, row);
         if top.accepts(d) {
             top.push(Hit {
                 key: view.keys[row],
@@ -130,40 +130,43 @@ pub(crate) fn search_in(
     set: RowSet,
     params: &SearchParams<'_>,
 ) -> Result<Vec<Hit>> {
+    let q = prepare_query(view.metric, view.dims, query)?;
     let Some(exact) = view.rescorer(params) else {
-        return scan_all(view, query, set, params);
+        return scan_all(view, Query::F32(&q), set, params);
     };
     if params.max_distance.is_some() {
         // A range search must not lose rows near the threshold to rounding: scan the
         // exact rows.
-        return scan_all(&exact, query, set, params);
+        return scan_all(&exact, Query::F32(&q), set, params);
     }
     let wide = SearchParams {
         k: rescore::candidates(params),
         ..*params
     };
-    let found = scan_all(view, query, set, &wide)?;
-    let q = prepare_query(view.metric, view.dims, query)?;
+    // The candidates are re-ranked, so i8 rows are compared with a coded query (integer
+    // dot products: the scan runs at memory speed instead of at decoding speed).
+    let coded = view.rows.coded_query(view.metric, &q);
+    let compact = coded.as_ref().map_or(Query::F32(&q), Query::Coded);
+    let found = scan_all(view, compact, set, &wide)?;
     Ok(rescore::rerank_hits(&exact, &q, &found, params))
 }
 
-/// Exact top-k of one query over the stored rows of `view`, without re-ranking.
+/// Exact top-k of one prepared query over the stored rows of `view`, without re-ranking.
 fn scan_all(
     view: &View<'_>,
-    query: &[f32],
+    q: Query<'_>,
     set: RowSet,
     params: &SearchParams<'_>,
 ) -> Result<Vec<Hit>> {
-    let q = prepare_query(view.metric, view.dims, query)?;
     let threads = pool::effective(params.threads);
     let top = match &set {
         RowSet::Only(rows, _) => {
             if threads == 1 || rows.len() < PAR_MIN_ROWS {
-                scan_list(view, &q, rows, params)
+                scan_list(view, q, rows, params)
             } else {
                 pool::install(params.threads, || {
                     rows.par_chunks(rows.len().div_ceil(threads * 4))
-                        .map(|c| scan_list(view, &q, c, params))
+                        .map(|c| scan_list(view, q, c, params))
                         .reduce(|| new_top(params), merged)
                 })?
             }
@@ -171,13 +174,13 @@ fn scan_all(
         _ => {
             let n = view.count();
             if threads == 1 || n < PAR_MIN_ROWS {
-                scan_range(view, &q, &set, params, 0, n)
+                scan_range(view, q, &set, params, 0, n)
             } else {
                 let parts = chunks(n, threads, BLOCK_ROWS * 4);
                 pool::install(params.threads, || {
                     parts
                         .par_iter()
-                        .map(|&(lo, hi)| scan_range(view, &q, &set, params, lo, hi))
+                        .map(|&(lo, hi)| scan_range(view, q, &set, params, lo, hi))
                         .reduce(|| new_top(params), merged)
                 })?
             }
@@ -315,7 +318,7 @@ fn batch_all(
     let tops: Vec<TopK> = match &set {
         RowSet::Only(rows, _) => pool::install(params.threads, || {
             qs.par_chunks(d)
-                .map(|q| scan_list(view, q, rows, params))
+                .map(|q| scan_list(view, Query::F32(q), rows, params))
                 .collect()
         })?,
         _ => {

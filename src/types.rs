@@ -84,6 +84,11 @@ impl std::fmt::Display for Metric {
 ///   `QUANT` section): component ≈ `scale × code`, `scale = max|x| / 127`, so each
 ///   component is off by at most `scale / 2`.
 ///
+/// - [`ElementType::I4`]: signed 4-bit codes (`-7..=7`) with one `f32` scale per row,
+///   `scale = max|x| / 7`, two components per byte, rows padded to a multiple of 64
+///   components (32 bytes): an eighth of `f32`. Meant for graph walks whose candidates
+///   are re-ranked against `f32` rows; on its own it is coarse.
+///
 /// A gallery of a compact type may also keep its `f32` rows in a `RESCORE` section
 /// ([`crate::GalleryBuilder::rescore`]): searches then rank candidates on the compact rows
 /// and re-rank the best `k × SearchParams::rescore` of them exactly.
@@ -97,6 +102,8 @@ pub enum ElementType {
     F16 = 1,
     /// Signed 8-bit codes with a per-row `f32` scale, 1 byte per component.
     I8 = 2,
+    /// Signed 4-bit codes with a per-row `f32` scale, half a byte per component.
+    I4 = 3,
 }
 
 impl ElementType {
@@ -114,27 +121,31 @@ impl ElementType {
             0 => Ok(ElementType::F32),
             1 => Ok(ElementType::F16),
             2 => Ok(ElementType::I8),
+            3 => Ok(ElementType::I4),
             other => Err(Error::corrupt(format!(
-                "unknown element type code {other} (this build reads f32, f16 and i8)"
+                "unknown element type code {other} (this build reads f32, f16, i8 and i4)"
             ))),
         }
     }
 
-    /// Bytes per stored component.
-    pub fn size_bytes(self) -> usize {
+    /// Bytes of one stored row of `dims` components (`None` on overflow). `i4` rows are
+    /// padded to a multiple of 64 components.
+    pub fn row_bytes(self, dims: usize) -> Option<usize> {
         match self {
-            ElementType::F32 => 4,
-            ElementType::F16 => 2,
-            ElementType::I8 => 1,
+            ElementType::F32 => dims.checked_mul(4),
+            ElementType::F16 => dims.checked_mul(2),
+            ElementType::I8 => Some(dims),
+            ElementType::I4 => dims.checked_add(63).map(|d| d / 64 * 32),
         }
     }
 
-    /// Lower-case name: `f32`, `f16` or `i8`.
+    /// Lower-case name: `f32`, `f16`, `i8` or `i4`.
     pub fn name(self) -> &'static str {
         match self {
             ElementType::F32 => "f32",
             ElementType::F16 => "f16",
             ElementType::I8 => "i8",
+            ElementType::I4 => "i4",
         }
     }
 }
@@ -142,14 +153,16 @@ impl ElementType {
 impl std::str::FromStr for ElementType {
     type Err = Error;
 
-    /// Accepts `f32`, `f16` and `i8` (case-insensitive; also `float32`, `half`, `int8`).
+    /// Accepts `f32`, `f16`, `i8` and `i4` (case-insensitive; also `float32`, `half`,
+    /// `int8`, `int4`).
     fn from_str(s: &str) -> Result<Self> {
         match s.to_ascii_lowercase().as_str() {
             "f32" | "float32" | "float" => Ok(ElementType::F32),
             "f16" | "float16" | "half" => Ok(ElementType::F16),
             "i8" | "int8" => Ok(ElementType::I8),
+            "i4" | "int4" => Ok(ElementType::I4),
             other => Err(Error::InvalidArgument(format!(
-                "unknown element type {other:?} (expected f32, f16 or i8)"
+                "unknown element type {other:?} (expected f32, f16, i8 or i4)"
             ))),
         }
     }

@@ -12,7 +12,12 @@ use vecmatch::{
     Collection, ElementType, Error, Gallery, GalleryBuilder, HnswParams, Metric, SearchParams,
 };
 
-const TYPES: [ElementType; 3] = [ElementType::F32, ElementType::F16, ElementType::I8];
+const TYPES: [ElementType; 4] = [
+    ElementType::F32,
+    ElementType::F16,
+    ElementType::I8,
+    ElementType::I4,
+];
 
 fn shipped() -> (usize, Vec<f32>, Vec<f32>, usize, Vec<i32>) {
     let (d, base) = read_fvecs(&data("base.fvecs"));
@@ -69,6 +74,7 @@ fn recall_of_compact_types_matches_f32() {
     let f16g = build(d, &base, Metric::Dot, ElementType::F16, false, true);
     let i8g = build(d, &base, Metric::Dot, ElementType::I8, true, true);
     let i8raw = build(d, &base, Metric::Dot, ElementType::I8, false, true);
+    let i4g = build(d, &base, Metric::Dot, ElementType::I4, true, true);
     let exact = SearchParams {
         k: 10,
         exact: true,
@@ -87,7 +93,10 @@ fn recall_of_compact_types_matches_f32() {
         let r16 = recall(&f16g, &queries, gk, &gt, &p);
         let r8 = recall(&i8g, &queries, gk, &gt, &p);
         let r8raw = recall(&i8raw, &queries, gk, &gt, &p);
-        eprintln!("ef {ef:?}: f32 {r32:.4} f16 {r16:.4} i8+rescore {r8:.4} i8 {r8raw:.4}");
+        let r4 = recall(&i4g, &queries, gk, &gt, &p);
+        eprintln!(
+            "ef {ef:?}: f32 {r32:.4} f16 {r16:.4} i8+rescore {r8:.4} i8 {r8raw:.4} i4+rescore {r4:.4}"
+        );
         // At ef 16 the beam is narrow enough that a perturbed distance changes the walk:
         // on these 100 queries a few hits either way (1000 hits in all).
         let slack = if ef == Some(16) { 0.003 } else { 0.0 };
@@ -96,6 +105,10 @@ fn recall_of_compact_types_matches_f32() {
             "f16 at {ef:?}: {r16} vs f32 {r32}"
         );
         assert!(r8 >= r32 - 0.005 - slack, "i8 at {ef:?}: {r8} vs f32 {r32}");
+        // 4-bit walks are coarser: at small ef they miss more (0.03 at ef 16 here), and
+        // from ef 32 on the re-ranked result is within 0.005 of f32.
+        let slack4 = if ef == Some(16) { 0.04 } else { 0.005 };
+        assert!(r4 >= r32 - slack4, "i4 at {ef:?}: {r4} vs f32 {r32}");
         // Without re-ranking i8 still finds nearly everything.
         assert!(
             r8raw >= r32 - 0.03,
@@ -120,7 +133,11 @@ fn section_sizes() {
     let f32g = build(d, &base, Metric::Dot, ElementType::F32, false, false);
     let f16g = build(d, &base, Metric::Dot, ElementType::F16, true, false);
     let i8g = build(d, &base, Metric::Dot, ElementType::I8, false, false);
+    let i4g = build(d, &base, Metric::Dot, ElementType::I4, true, false);
     let full = (n * d * 4) as u64;
+    // 384 components are six whole 64-component blocks: no padding.
+    assert_eq!(size(&i4g, "VECTORS"), Some(full / 8));
+    assert_eq!(size(&i4g, "QUANT"), Some(n as u64 * 4));
     assert_eq!(size(&f32g, "VECTORS"), Some(full));
     assert_eq!(size(&f16g, "VECTORS"), Some(full / 2));
     assert_eq!(size(&i8g, "VECTORS"), Some(full / 4));
@@ -268,7 +285,8 @@ fn files_round_trip_and_verify() {
             let tol = match (et, rescore) {
                 (ElementType::F32, _) | (_, true) => 1e-6,
                 (ElementType::F16, false) => 1e-3,
-                _ => 2e-2,
+                (ElementType::I8, false) => 2e-2,
+                _ => 0.1,
             };
             for (a, b) in row.iter().zip(&base[d..2 * d]) {
                 // The shipped rows are unit vectors, so normalising changes little.
@@ -319,7 +337,11 @@ fn inconsistent_layouts_are_refused() {
 fn collections_keep_their_storage() {
     let (d, base, ..) = shipped();
     let dir = tempfile::tempdir().unwrap();
-    for (et, rescore) in [(ElementType::F16, true), (ElementType::I8, false)] {
+    for (et, rescore) in [
+        (ElementType::F16, true),
+        (ElementType::I8, false),
+        (ElementType::I4, false),
+    ] {
         let path = dir.path().join(format!("c-{et}.vmg"));
         let mut b = GalleryBuilder::new(d, Metric::Dot).unwrap();
         let keys: Vec<u64> = (0..300).collect();

@@ -30,6 +30,9 @@ pub enum vecmatch_element_type {
     VECMATCH_ELEMENT_F16 = 1,
     /// 8-bit codes with one scale per row: a quarter of the bytes.
     VECMATCH_ELEMENT_I8 = 2,
+    /// 4-bit codes with one scale per row: an eighth of the bytes (for graph walks
+    /// re-ranked against kept f32 rows).
+    VECMATCH_ELEMENT_I4 = 3,
 }
 
 /// An element type as C passes it: any `int`, checked. The header spells it
@@ -42,8 +45,9 @@ impl vecmatch_element_type {
             0 => Ok(ElementType::F32),
             1 => Ok(ElementType::F16),
             2 => Ok(ElementType::I8),
+            3 => Ok(ElementType::I4),
             other => Err(Failure::invalid(format!(
-                "unknown element type {other} (expected VECMATCH_ELEMENT_F32, _F16 or _I8)"
+                "unknown element type {other} (expected VECMATCH_ELEMENT_F32, _F16, _I8 or _I4)"
             ))),
         }
     }
@@ -52,6 +56,7 @@ impl vecmatch_element_type {
         match e {
             ElementType::F16 => vecmatch_element_type::VECMATCH_ELEMENT_F16,
             ElementType::I8 => vecmatch_element_type::VECMATCH_ELEMENT_I8,
+            ElementType::I4 => vecmatch_element_type::VECMATCH_ELEMENT_I4,
             _ => vecmatch_element_type::VECMATCH_ELEMENT_F32,
         }
     }

@@ -163,13 +163,13 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Layout> {
         });
     }
 
-    let elem = element_type.size_bytes() as u64;
+    let row_bytes = element_type
+        .row_bytes(dims)
+        .ok_or_else(|| Error::corrupt("row size overflows"))? as u64;
     let expected_len = |kind: SectionKind| -> Result<Option<u64>> {
         let n = header.count;
         let v = match kind {
-            SectionKind::Vectors => n
-                .checked_mul(u64::from(header.dims))
-                .and_then(|x| x.checked_mul(elem)),
+            SectionKind::Vectors => n.checked_mul(row_bytes),
             SectionKind::Keys => n.checked_mul(8),
             SectionKind::KeyIndex => n.checked_mul(16),
             SectionKind::Quant => n.checked_mul(4),
@@ -241,8 +241,8 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Layout> {
     let missing =
         |k: SectionKind| Error::corrupt(format!("required section {} is missing", k.name()));
     match (element_type, &quant) {
-        (ElementType::I8, None) => return Err(missing(SectionKind::Quant)),
-        (ElementType::I8, Some(_)) | (_, None) => {}
+        (ElementType::I8 | ElementType::I4, None) => return Err(missing(SectionKind::Quant)),
+        (ElementType::I8 | ElementType::I4, Some(_)) | (_, None) => {}
         (_, Some(_)) => {
             return Err(Error::corrupt(format!(
                 "section QUANT in a {element_type} gallery"

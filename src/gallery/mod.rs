@@ -210,15 +210,23 @@ impl Gallery {
             ElementType::F16 => {
                 Rows::F16(bytemuck::try_cast_slice(vectors).map_err(|_| misaligned("VECTORS"))?)
             }
-            ElementType::I8 => {
+            ElementType::I8 | ElementType::I4 => {
                 let quant = l
                     .quant
                     .as_ref()
                     .ok_or_else(|| Error::corrupt("required section QUANT is missing"))?;
-                Rows::I8 {
-                    codes: bytemuck::cast_slice(vectors),
-                    scales: bytemuck::try_cast_slice(cast(quant, "QUANT")?)
-                        .map_err(|_| misaligned("QUANT"))?,
+                let scales = bytemuck::try_cast_slice(cast(quant, "QUANT")?)
+                    .map_err(|_| misaligned("QUANT"))?;
+                match l.element_type {
+                    ElementType::I8 => Rows::I8 {
+                        codes: bytemuck::cast_slice(vectors),
+                        scales,
+                    },
+                    _ => Rows::I4 {
+                        codes: vectors,
+                        scales,
+                        stride: ElementType::I4.row_bytes(l.dims).unwrap_or(0),
+                    },
                 }
             }
         };

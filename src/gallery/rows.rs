@@ -5,6 +5,11 @@
 //! every component is off by at most `scale / 2` and the largest one is exact. Decoding
 //! and re-encoding gives the same codes, so a collection's commit (which decodes the rows
 //! it keeps when there are no `f32` rows) does not drift.
+//!
+//! `i4` rows are quantised the same way with `scale = max|x| / 7` and codes `-7..=7`,
+//! stored as `code + 8` two per byte: each 32-byte block holds 64 components, component
+//! `j < 32` in the low nibble of byte `j` and `32 + j` in the high nibble, and a row is
+//! padded with zero codes to a whole block (the layout `metric::dot_i4` reads).
 
 use std::borrow::Cow;
 
@@ -22,9 +27,36 @@ pub(crate) enum Rows<'a> {
         codes: &'a [i8],
         scales: &'a [f32],
     },
+    /// Packed 4-bit codes (`stride` bytes per row), and one scale per row.
+    I4 {
+        codes: &'a [u8],
+        scales: &'a [f32],
+        stride: usize,
+    },
+}
+
+/// Decodes one packed `i4` row (any length; missing bytes read as zero codes) into `out`.
+fn decode_i4(codes: &[u8], scale: f32, out: &mut [f32]) {
+    for (i, o) in out.iter_mut().enumerate() {
+        let byte = codes
+            .get(32 * (i / 64) + i % 32)
+            .copied()
+            .unwrap_or(8 | 8 << 4);
+        let nibble = if i % 64 < 32 { byte & 0x0F } else { byte >> 4 };
+        *o = f32::from(nibble as i8 - 8) * scale;
+    }
 }
 
 impl<'a> Rows<'a> {
+    /// Distance from `q` to row `row`.
+    #[inline(always)]
+    pub fn distance_q(&self, metric: Metric, dims: usize, q: Query<'_>, row: usize) -> f32 {
+        match q {
+            Query::F32(q) => self.distance(metric, dims, q, row),
+            Query::Coded(c) => self.distance_coded(dims, c, row),
+        }
+    }
+
     /// Distance from the prepared query `q` to row `row` (a row out of range, possible
     /// only in a corrupt unverified file, is an empty row).
     #[inline(always)]
@@ -39,13 +71,35 @@ impl<'a> Rows<'a> {
                 codes.get(span).unwrap_or(&[]),
                 scales.get(row).copied().unwrap_or(0.0),
             ),
+            Rows::I4 { .. } => {
+                // No f32-query kernel for i4 (its searches walk on coded queries): decode.
+                let mut buf = [0f32; 512];
+                let mut heap = Vec::new();
+                let out = if dims <= buf.len() {
+                    &mut buf[..dims]
+                } else {
+                    heap.resize(dims, 0f32);
+                    &mut heap[..]
+                };
+                self.decode_into(dims, row, out);
+                metric::distance(metric, q, out)
+            }
         }
     }
 
     /// Distances from `q` to rows `start..start + out.len()`, written to `out` (rows out of
     /// range are left as they are).
-    pub fn scan(&self, metric: Metric, dims: usize, q: &[f32], start: usize, out: &mut [f32]) {
+    pub fn scan(&self, metric: Metric, dims: usize, q: Query<'_>, start: usize, out: &mut [f32]) {
         let span = start * dims..(start + out.len()) * dims;
+        let q = match q {
+            Query::F32(q) => q,
+            Query::Coded(c) => {
+                for (i, o) in out.iter_mut().enumerate() {
+                    *o = self.distance_coded(dims, c, start + i);
+                }
+                return;
+            }
+        };
         match self {
             Rows::F32(v) => {
                 if let Some(rows) = v.get(span) {
@@ -68,6 +122,11 @@ impl<'a> Rows<'a> {
                     }
                 }
             }
+            Rows::I4 { .. } => {
+                for (i, o) in out.iter_mut().enumerate() {
+                    *o = self.distance(metric, dims, q, start + i);
+                }
+            }
         }
     }
 
@@ -76,11 +135,18 @@ impl<'a> Rows<'a> {
     /// instructions per distance than decoding each row to f32. `None` for other
     /// element types and for L2 (whose distance would also need each row's code norm).
     pub fn coded_query(&self, metric: Metric, q: &[f32]) -> Option<CodedQuery> {
-        if !matches!(self, Rows::I8 { .. }) || metric == Metric::L2 {
+        if metric == Metric::L2 {
             return None;
         }
-        let mut codes = vec![0i8; q.len()];
-        let scale = quantize_i8(q, &mut codes);
+        let len = match self {
+            Rows::I8 { .. } => q.len(),
+            // Padded to whole blocks with zero codes, like the rows.
+            Rows::I4 { stride, .. } => stride * 2,
+            _ => return None,
+        };
+        let mut codes = vec![0i8; len];
+        let n = q.len().min(len);
+        let scale = quantize_i8(&q[..n], &mut codes[..n]);
         Some(CodedQuery { codes, scale })
     }
 
@@ -88,12 +154,28 @@ impl<'a> Rows<'a> {
     /// [`Rows::coded_query`]); for other element types the distance of the empty row.
     #[inline(always)]
     pub fn distance_coded(&self, dims: usize, q: &CodedQuery, row: usize) -> f32 {
-        let Rows::I8 { codes, scales } = self else {
-            return 1.0;
+        let (dot, s) = match self {
+            Rows::I8 { codes, scales } => (
+                metric::dot_i8i8(
+                    &q.codes,
+                    codes.get(row * dims..(row + 1) * dims).unwrap_or(&[]),
+                ),
+                scales.get(row),
+            ),
+            Rows::I4 {
+                codes,
+                scales,
+                stride,
+            } => (
+                metric::dot_i4(
+                    &q.codes,
+                    codes.get(row * stride..(row + 1) * stride).unwrap_or(&[]),
+                ),
+                scales.get(row),
+            ),
+            _ => return 1.0,
         };
-        let c = codes.get(row * dims..(row + 1) * dims).unwrap_or(&[]);
-        let s = scales.get(row).copied().unwrap_or(0.0);
-        1.0 - q.scale * s * metric::dot_i8i8(&q.codes, c) as f32
+        1.0 - q.scale * s.copied().unwrap_or(0.0) * dot as f32
     }
 
     /// Asks the CPU to start loading row `row`.
@@ -106,6 +188,10 @@ impl<'a> Rows<'a> {
             Rows::I8 { codes, .. } => {
                 metric::prefetch_lines(codes.get(span).unwrap_or(&[]), usize::MAX)
             }
+            Rows::I4 { codes, stride, .. } => metric::prefetch_lines(
+                codes.get(row * stride..(row + 1) * stride).unwrap_or(&[]),
+                usize::MAX,
+            ),
         }
     }
 
@@ -142,6 +228,20 @@ impl<'a> Rows<'a> {
                     }
                 }
             }
+            Rows::I4 {
+                codes,
+                scales,
+                stride,
+            } => {
+                for (r, o) in out.chunks_exact_mut(dims.max(1)).enumerate() {
+                    let row = start + r;
+                    if let (Some(c), Some(s)) =
+                        (codes.get(row * stride..(row + 1) * stride), scales.get(row))
+                    {
+                        decode_i4(c, *s, o);
+                    }
+                }
+            }
         }
     }
 
@@ -167,6 +267,7 @@ impl<'a> Rows<'a> {
             Rows::F32(v) => v.len(),
             Rows::F16(v) => v.len(),
             Rows::I8 { codes, .. } => codes.len(),
+            Rows::I4 { scales, .. } => return scales.len(),
         };
         len / dims.max(1)
     }
@@ -184,12 +285,19 @@ impl<'a> Rows<'a> {
                 .iter()
                 .position(|b| !half::f16::from_bits(*b).is_finite())
                 .map(|i| (i / d, i % d)),
-            Rows::I8 { scales, .. } => scales
+            Rows::I8 { scales, .. } | Rows::I4 { scales, .. } => scales
                 .iter()
                 .position(|s| !s.is_finite() || *s < 0.0)
                 .map(|r| (r, 0)),
         }
     }
+}
+
+/// A prepared query as a scan compares it with rows: f32, or coded like `i8` rows.
+#[derive(Clone, Copy)]
+pub(crate) enum Query<'q> {
+    F32(&'q [f32]),
+    Coded(&'q CodedQuery),
 }
 
 /// A query quantised to `i8` codes with its scale (see [`Rows::coded_query`]).
@@ -202,6 +310,7 @@ pub(crate) struct CodedQuery {
 pub(crate) enum Encoded {
     F16(Vec<u16>),
     I8 { codes: Vec<i8>, scales: Vec<f32> },
+    I4 { codes: Vec<u8>, scales: Vec<f32> },
 }
 
 impl Encoded {
@@ -228,6 +337,22 @@ impl Encoded {
                 }
                 Some(Encoded::I8 { codes, scales })
             }
+            ElementType::I4 => {
+                let n = rows.len() / dims.max(1);
+                let stride = ElementType::I4.row_bytes(dims).unwrap_or(0);
+                let mut codes = vec![0u8; n * stride];
+                let mut scales = vec![0f32; n];
+                let mut buf = vec![0i8; dims];
+                for ((row, out), s) in rows
+                    .chunks_exact(dims)
+                    .zip(codes.chunks_exact_mut(stride.max(1)))
+                    .zip(&mut scales)
+                {
+                    *s = quantize(row, &mut buf, 7.0);
+                    pack_i4(&buf, out);
+                }
+                Some(Encoded::I4 { codes, scales })
+            }
         }
     }
 
@@ -236,6 +361,7 @@ impl Encoded {
         match self {
             Encoded::F16(v) => bytemuck::cast_slice(v),
             Encoded::I8 { codes, .. } => bytemuck::cast_slice(codes),
+            Encoded::I4 { codes, .. } => codes,
         }
     }
 
@@ -243,7 +369,9 @@ impl Encoded {
     pub fn quant(&self) -> Option<&[u8]> {
         match self {
             Encoded::F16(_) => None,
-            Encoded::I8 { scales, .. } => Some(bytemuck::cast_slice(scales)),
+            Encoded::I8 { scales, .. } | Encoded::I4 { scales, .. } => {
+                Some(bytemuck::cast_slice(scales))
+            }
         }
     }
 
@@ -253,23 +381,49 @@ impl Encoded {
         match self {
             Encoded::F16(v) => Rows::F16(v),
             Encoded::I8 { codes, scales } => Rows::I8 { codes, scales },
+            Encoded::I4 { codes, scales } => Rows::I4 {
+                codes,
+                scales,
+                stride: codes.len() / scales.len().max(1),
+            },
         }
     }
 }
 
-/// Quantises one finite row into `out`; returns its scale (`0` for an all-zero row).
+/// Quantises one finite row into `out` as `i8` codes; returns its scale (`0` for an
+/// all-zero row).
 pub(crate) fn quantize_i8(row: &[f32], out: &mut [i8]) -> f32 {
+    quantize(row, out, 127.0)
+}
+
+/// Quantises one finite row to codes in `-levels..=levels`; returns the scale.
+fn quantize(row: &[f32], out: &mut [i8], levels: f32) -> f32 {
     let max = row.iter().fold(0f32, |m, x| m.max(x.abs()));
     if max == 0.0 {
         out.fill(0);
         return 0.0;
     }
-    let scale = max / 127.0;
-    let inv = 127.0 / max;
+    let scale = max / levels;
+    let inv = levels / max;
     for (o, x) in out.iter_mut().zip(row) {
-        *o = (x * inv).round().clamp(-127.0, 127.0) as i8;
+        *o = (x * inv).round().clamp(-levels, levels) as i8;
     }
     scale
+}
+
+/// Packs codes in `-7..=7` into the `i4` layout (see the module docs); `out` is one padded
+/// row, whose padding gets zero codes.
+fn pack_i4(codes: &[i8], out: &mut [u8]) {
+    out.fill(8 | 8 << 4);
+    for (i, c) in codes.iter().enumerate() {
+        let nibble = (c + 8) as u8;
+        let byte = &mut out[32 * (i / 64) + i % 32];
+        *byte = if i % 64 < 32 {
+            (*byte & 0xF0) | nibble
+        } else {
+            (*byte & 0x0F) | nibble << 4
+        };
+    }
 }
 
 #[cfg(test)]
@@ -292,6 +446,37 @@ mod tests {
         }
         let again = Encoded::new(ElementType::I8, &dec, row.len()).unwrap();
         assert_eq!(again.vectors(), enc.vectors());
+    }
+
+    #[test]
+    fn i4_packs_decodes_and_reencodes() {
+        let row: Vec<f32> = (0..150)
+            .map(|i| ((i * 29 % 83) as f32 - 41.0) / 40.0)
+            .collect();
+        let enc = Encoded::new(ElementType::I4, &row, row.len()).unwrap();
+        assert_eq!(enc.vectors().len(), 3 * 32);
+        let rows = enc.rows();
+        let dec = rows.decoded(row.len(), 0).into_owned();
+        let Rows::I4 { scales, codes, .. } = rows else {
+            unreachable!()
+        };
+        for (i, (a, b)) in row.iter().zip(&dec).enumerate() {
+            assert!((a - b).abs() <= scales[0] / 2.0 * 1.0001, "{a} vs {b}");
+            assert_eq!(f32::from(metric::scalar::i4_code(codes, i)) * scales[0], *b);
+        }
+        let again = Encoded::new(ElementType::I4, &dec, row.len()).unwrap();
+        assert_eq!(again.vectors(), enc.vectors());
+        // The coded dot product equals the dot product of the codes.
+        let q: Vec<f32> = (0..150).map(|i| (i as f32 / 75.0) - 1.0).collect();
+        let cq = rows.coded_query(Metric::Dot, &q).unwrap();
+        let want: f32 = (0..150)
+            .map(|i| f32::from(cq.codes[i]) * f32::from(metric::scalar::i4_code(codes, i)))
+            .sum();
+        let got = 1.0 - rows.distance_coded(150, &cq, 0);
+        assert!(
+            (got - want * cq.scale * scales[0]).abs() < 1e-4,
+            "{got} vs {want}"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::collections::BinaryHeap;
 
 use crate::filter::RowSet;
 use crate::gallery::View;
+use crate::gallery::rows::Rows;
 use crate::rescore;
 use crate::types::{Hit, SearchParams};
 
@@ -88,6 +89,12 @@ impl Scratch {
 /// prefetching the first two lines of every neighbour at once and leaving the rest to the
 /// hardware prefetcher (one ahead and three ahead measured within noise of two).
 const PREFETCH_AHEAD: usize = 2;
+
+/// [`PREFETCH_AHEAD`] for compact rows (f16: 12 lines, i8: 6, i4: 3 at 384 dims), which
+/// cost fewer outstanding misses each: on the 20k dev set, i8 walks with re-ranking ran
+/// ~25% faster at ef 32 and 64 prefetching four rows ahead than two (alternating runs on
+/// a busy machine, CPU-time QPS; three ahead in between).
+const PREFETCH_AHEAD_COMPACT: usize = 4;
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
@@ -235,7 +242,7 @@ fn beam(
             g.prefetch0(next.row as usize);
         }
         // Unvisited neighbours first (ids out of range are skipped: the graph may be
-        // corrupt), then their distances, each row prefetched PREFETCH_AHEAD rows early.
+        // corrupt), then their distances, each row prefetched a few rows early.
         let mut fresh = std::mem::take(&mut s.fresh);
         fresh.clear();
         for &x in g.neighbors0(c.row as usize) {
@@ -243,11 +250,15 @@ fn beam(
                 fresh.push(x);
             }
         }
-        for &x in fresh.iter().take(PREFETCH_AHEAD) {
+        let ahead = match view.rows {
+            Rows::F32(_) => PREFETCH_AHEAD,
+            _ => PREFETCH_AHEAD_COMPACT,
+        };
+        for &x in fresh.iter().take(ahead) {
             view.prefetch(x as usize);
         }
         for (i, &x) in fresh.iter().enumerate() {
-            if let Some(&y) = fresh.get(i + PREFETCH_AHEAD) {
+            if let Some(&y) = fresh.get(i + ahead) {
                 view.prefetch(y as usize);
             }
             let d = dist(x);

@@ -288,3 +288,43 @@ pub(super) unsafe fn dot_i8i8(a: &[i8], b: &[i8]) -> i32 {
         total
     }
 }
+
+/// Dot product of `i8` query codes with packed `i4` row codes, exact in `i32`. Layout
+/// (see `gallery::rows`): each 32-byte block of `codes` holds 64 components, component
+/// `j < 32` in the low nibble of byte `j` and component `32 + j` in its high nibble, as
+/// `code + 8`. `q` holds the query codes (`-127..=127`) in natural order, two per byte of
+/// `codes`. Whole blocks only: `min(q.len() / 64, codes.len() / 32)` of them.
+///
+/// # Safety
+/// The CPU must support AVX2.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn dot_i4(q: &[i8], codes: &[u8]) -> i32 {
+    let blocks = (q.len() / 64).min(codes.len() / 32);
+    // Block `b` reads `codes[32b..32b + 32]` and `q[64b..64b + 64]`, in bounds for
+    // `b < blocks`.
+    // SAFETY: in-bounds loads (above); AVX2 is the function's contract.
+    unsafe {
+        let mask = _mm256_set1_epi8(0x0F);
+        let eight = _mm256_set1_epi8(8);
+        let ones = _mm256_set1_epi16(1);
+        let mut acc = _mm256_setzero_si256();
+        for b in 0..blocks {
+            let r = _mm256_loadu_si256(codes.as_ptr().add(32 * b).cast());
+            let lo = _mm256_sub_epi8(_mm256_and_si256(r, mask), eight);
+            let hi = _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(r, 4), mask), eight);
+            let q0 = _mm256_loadu_si256(q.as_ptr().add(64 * b).cast());
+            let q1 = _mm256_loadu_si256(q.as_ptr().add(64 * b + 32).cast());
+            // |q| · (r · sign q) = q · r; each i16 lane sums at most 4 · 127 · 7.
+            let p0 = _mm256_maddubs_epi16(_mm256_sign_epi8(q0, q0), _mm256_sign_epi8(lo, q0));
+            let p1 = _mm256_maddubs_epi16(_mm256_sign_epi8(q1, q1), _mm256_sign_epi8(hi, q1));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_add_epi16(p0, p1), ones));
+        }
+        let s = _mm_add_epi32(
+            _mm256_castsi256_si128(acc),
+            _mm256_extracti128_si256(acc, 1),
+        );
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
+        let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
+        _mm_cvtsi128_si32(s)
+    }
+}

@@ -232,6 +232,28 @@ pub fn dot_i8i8_with(backend: Backend, a: &[i8], b: &[i8]) -> i32 {
     }
 }
 
+/// Dot product of `i8` query codes with a packed `i4` row: each 32-byte block of
+/// `codes` holds 64 components, component `j < 32` in the low nibble of byte `j` and
+/// component `32 + j` in the high nibble, stored as `code + 8` (`code` in `-7..=7`); `q`
+/// has two codes per byte of `codes`, in natural order. Exact, over whole blocks.
+#[inline]
+pub fn dot_i4(q: &[i8], codes: &[u8]) -> i32 {
+    dot_i4_with(Backend::active(), q, codes)
+}
+
+/// [`dot_i4`] on an explicit backend.
+#[doc(hidden)]
+#[inline]
+pub fn dot_i4_with(backend: Backend, q: &[i8], codes: &[u8]) -> i32 {
+    match backend {
+        #[cfg(target_arch = "x86_64")]
+        // `Avx2Fma` is only ever produced by `Backend::available`, after runtime detection.
+        // SAFETY: the CPU supports AVX2 (above).
+        Backend::Avx2Fma => unsafe { avx2::dot_i4(q, codes) },
+        _ => scalar::dot_i4(q, codes),
+    }
+}
+
 /// simsimd's kernel for the same distance (for benchmarks against our own kernels).
 #[doc(hidden)]
 pub fn distance_simsimd(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
@@ -407,6 +429,19 @@ mod tests {
             let want = scalar::dot_i8i8(a, b);
             for be in Backend::available() {
                 prop_assert_eq!(dot_i8i8_with(be, a, b), want, "{:?}", be);
+            }
+        }
+
+        #[test]
+        fn i4_dot_matches_scalar(
+            q in prop::collection::vec(-127i8..=127, 0..400),
+            codes in prop::collection::vec(1u8..=255, 0..200),
+        ) {
+            // Nibble 0 never occurs in a file (codes are -7..=7, stored + 8), but the
+            // kernel must still agree with the reference on any byte.
+            let want = scalar::dot_i4(&q, &codes);
+            for be in Backend::available() {
+                prop_assert_eq!(dot_i4_with(be, &q, &codes), want, "{:?}", be);
             }
         }
 

@@ -72,3 +72,21 @@ pub fn dot_i8i8(a: &[i8], b: &[i8]) -> i32 {
         .map(|(x, y)| i32::from(*x) * i32::from(*y))
         .sum()
 }
+
+/// Component `i` of a packed `i4` row (layout of `metric::dot_i4`), as its signed code.
+#[inline]
+pub fn i4_code(codes: &[u8], i: usize) -> i8 {
+    let (block, j) = (i / 64, i % 64);
+    let byte = codes[32 * block + j % 32];
+    let nibble = if j < 32 { byte & 0x0F } else { byte >> 4 };
+    nibble as i8 - 8
+}
+
+/// Dot product of `i8` query codes with a packed `i4` row (layout of `metric::dot_i4`),
+/// over whole 64-component blocks.
+pub fn dot_i4(q: &[i8], codes: &[u8]) -> i32 {
+    let n = (q.len() / 64).min(codes.len() / 32) * 64;
+    (0..n)
+        .map(|i| i32::from(q[i]) * i32::from(i4_code(codes, i)))
+        .sum()
+}

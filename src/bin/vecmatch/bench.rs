@@ -44,10 +44,10 @@ pub struct Args {
     /// Where to save the gallery (default: a file in the system temp directory, removed after).
     #[arg(long)]
     index_path: Option<PathBuf>,
-    /// Element type of the stored vectors: f32, f16 or i8.
+    /// Element type of the stored vectors: f32, f16, i8 or i4.
     #[arg(long, default_value = "f32", value_parser = parse_element_type)]
     dtype: ElementType,
-    /// With --dtype f16 or i8: keep the f32 rows and re-rank the best k × this many
+    /// With --dtype f16, i8 or i4: keep the f32 rows and re-rank the best k × this many
     /// candidates exactly (0: no f32 rows, compact distances only).
     #[arg(long, default_value_t = vecmatch::DEFAULT_RESCORE)]
     rescore: usize,
@@ -469,7 +469,7 @@ impl Run<'_> {
         let gbs = if ef.is_none() {
             format!(
                 "  {:.2} GB/s scanned",
-                median(&qps) * (g.len() * d * g.element_type().size_bytes()) as f64 / 1e9
+                median(&qps) * (g.len() * g.element_type().row_bytes(d).unwrap_or(0)) as f64 / 1e9
             )
         } else {
             String::new()

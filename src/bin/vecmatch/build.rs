@@ -30,11 +30,11 @@ pub struct Args {
     /// Free-form text stored in the gallery's META section.
     #[arg(long)]
     note: Option<String>,
-    /// Element type of the stored vectors: f32, f16 (half the bytes) or i8 (a quarter,
-    /// with one scale per row).
+    /// Element type of the stored vectors: f32, f16 (half the bytes), i8 (a quarter, with
+    /// one scale per row) or i4 (an eighth; use with --rescore).
     #[arg(long, default_value = "f32", value_parser = parse_element_type)]
     dtype: ElementType,
-    /// With --dtype f16 or i8: also keep the f32 rows, so searches re-rank their best
+    /// With --dtype f16, i8 or i4: also keep the f32 rows, so searches re-rank their best
     /// candidates exactly.
     #[arg(long)]
     rescore: bool,
@@ -81,7 +81,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
     };
     if a.rescore && a.dtype == ElementType::F32 {
         return Err(CliError::usage(
-            "--rescore keeps f32 rows beside compact ones: use it with --dtype f16 or i8",
+            "--rescore keeps f32 rows beside compact ones: use it with --dtype f16, i8 or i4",
         ));
     }
     let mut b = GalleryBuilder::new(m.dims, a.metric)?;
