@@ -47,10 +47,12 @@ pub struct Args {
     /// Element type of the stored vectors: f32, f16, i8 or i4.
     #[arg(long, default_value = "f32", value_parser = parse_element_type)]
     dtype: ElementType,
-    /// With --dtype f16, i8 or i4: keep the f32 rows and re-rank the best k × this many
-    /// candidates exactly (0: no f32 rows, compact distances only).
-    #[arg(long, default_value_t = vecmatch::DEFAULT_RESCORE)]
-    rescore: usize,
+    /// With a compact --dtype: keep the f32 rows and re-rank the best k × this many
+    /// candidates of an exact scan (all ef of a graph beam) exactly; 0 = no f32 rows,
+    /// compact distances only. Default: 4 for i8 and i4, 0 for f16 (whose recall equals
+    /// f32's without re-ranking).
+    #[arg(long)]
+    rescore: Option<usize>,
     /// HNSW M (neighbours per node on upper layers; layer 0 keeps 2·M).
     #[arg(long, default_value_t = 16)]
     m: usize,
@@ -254,13 +256,17 @@ pub fn run(a: Args) -> Result<(), CliError> {
     if let Some(p) = &hnsw {
         p.validate().map_err(|e| CliError::usage(e.to_string()))?;
     }
-    let storage = (a.dtype, a.dtype != ElementType::F32 && a.rescore > 0);
+    let rescore = a.rescore.unwrap_or(match a.dtype {
+        ElementType::I8 | ElementType::I4 => vecmatch::DEFAULT_RESCORE,
+        _ => 0,
+    });
+    let storage = (a.dtype, a.dtype != ElementType::F32 && rescore > 0);
     let mut rep = Report {
         json: a.json,
         table: Vec::new(),
     };
     rep.emit(
-        json!({"event": "meta", "library": "vecmatch", "version": env!("CARGO_PKG_VERSION"), "variant": a.dtype.name(), "rescore": a.rescore,
+        json!({"event": "meta", "library": "vecmatch", "version": env!("CARGO_PKG_VERSION"), "variant": a.dtype.name(), "rescore": rescore, "f32_rows": storage.1,
                "kind": if hnsw.is_some() { "hnsw" } else { "flat" },
                "params": {"M": a.m, "ef_construction": a.ef_construction, "builder": a.builder.name(),
                           "metric": if a.metric == Metric::Dot { "ip" } else { a.metric.name() }},
@@ -380,7 +386,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
         threads: &a.threads,
         repeats,
         ids_base,
-        rescore: a.rescore,
+        rescore,
     };
     if hnsw.is_some() {
         for &ef in &a.ef_search {
