@@ -1,5 +1,6 @@
-//! Arbitrary query, k, ef, max_distance, filters and thread counts on small valid
-//! galleries (with and without an HNSW graph, every metric), single and batch: every call
+//! Arbitrary query, k, ef, max_distance, filters, re-ranking and thread counts on small
+//! valid galleries (with and without an HNSW graph, every metric, every element type with
+//! and without f32 rows), single and batch: every call
 //! returns an error or a well-formed answer (sorted, at most k hits, unique keys, filter
 //! and max_distance respected), never a panic or a hang.
 #![no_main]
@@ -7,7 +8,9 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use vecmatch::{Gallery, GalleryBuilder, Hit, HnswParams, KeyFilter, Metric, SearchParams};
+use vecmatch::{
+    ElementType, Gallery, GalleryBuilder, Hit, HnswParams, KeyFilter, Metric, SearchParams,
+};
 
 const DIMS: usize = 8;
 const ROWS: u64 = 300;
@@ -16,7 +19,8 @@ fn key(row: u64) -> u64 {
     row.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 3
 }
 
-/// Cosine with a graph, dot with a graph, L2 without: built once per process.
+/// Every metric and element type, with and without a graph and f32 rows: built once per
+/// process.
 fn galleries() -> &'static [Gallery] {
     static G: OnceLock<Vec<Gallery>> = OnceLock::new();
     G.get_or_init(|| {
@@ -30,14 +34,20 @@ fn galleries() -> &'static [Gallery] {
         let vectors: Vec<f32> = (0..ROWS as usize * DIMS).map(|_| next()).collect();
         let keys: Vec<u64> = (0..ROWS).map(key).collect();
         [
-            (Metric::Cosine, true),
-            (Metric::Dot, true),
-            (Metric::L2, false),
+            (Metric::Cosine, true, ElementType::F32, false),
+            (Metric::Dot, true, ElementType::F32, false),
+            (Metric::L2, false, ElementType::F32, false),
+            (Metric::Dot, true, ElementType::I8, true),
+            (Metric::Cosine, true, ElementType::I4, true),
+            (Metric::L2, true, ElementType::F16, false),
+            (Metric::Dot, false, ElementType::I4, false),
+            (Metric::L2, false, ElementType::I8, true),
         ]
         .into_iter()
-        .map(|(metric, graph)| {
+        .map(|(metric, graph, et, rescore)| {
             let mut b = GalleryBuilder::new(DIMS, metric).unwrap();
             b.add_batch(&keys, &vectors).unwrap();
+            b.element_type(et).rescore(rescore);
             if graph {
                 b.hnsw(HnswParams {
                     m: 6,
@@ -97,7 +107,8 @@ fn check(hits: &[Hit], p: &SearchParams<'_>) {
 fuzz_target!(|data: &[u8]| {
     let mut inp = Input(data);
     let flags = inp.u8();
-    let g = &galleries()[usize::from(flags % 3)];
+    let pick = inp.u8();
+    let g = &galleries()[usize::from(pick % 8)];
     let k = match inp.u16() {
         0xFFFF => usize::MAX,
         k => usize::from(k),
@@ -132,6 +143,7 @@ fuzz_target!(|data: &[u8]| {
         filter,
         exact: flags & 0x80 != 0,
         threads,
+        rescore: usize::from(pick >> 4),
     };
     let n_queries = usize::from(inp.u8() % 4) + 1;
     let queries: Vec<f32> = (0..n_queries * DIMS).map(|_| inp.f32()).collect();
