@@ -19,6 +19,17 @@ fuzz_target!(|data: &[u8]| {
     let _ = g.contains(u64::MAX);
     let q: Vec<f32> = (0..d).map(|i| (i as f32 * 0.37).sin() + 0.5).collect();
     let _ = g.search(&q, &SearchParams::k(3));
+    // Exact, on the stored rows only (no re-ranking), and exact with re-ranking.
+    for rescore in [0, 4] {
+        let p = SearchParams {
+            k: 3,
+            exact: true,
+            rescore,
+            threads: Some(1),
+            ..SearchParams::default()
+        };
+        let _ = g.search(&q, &p);
+    }
     let keys = [0u64, 1, 2];
     let p = SearchParams {
         k: 2,
