@@ -80,6 +80,39 @@ pub enum Error {
     /// An argument is out of its valid range.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// Another writer (a [`crate::Collection`] or a `vecmatch add`/`delete`/`compact`/
+    /// `build`, in this process or another) holds the gallery's writer lock.
+    #[error(
+        "`{}` is locked by another writer (lock file `{}`); try again when it is done",
+        path.display(),
+        lock_file.display()
+    )]
+    Locked {
+        /// The gallery, as given.
+        path: PathBuf,
+        /// The lock file (`NAME.lock`, next to the gallery with its links followed).
+        lock_file: PathBuf,
+    },
+    /// The gallery file was replaced or removed by something that did not take the writer
+    /// lock (an older vecmatch, a copy) since this writer opened or last published it.
+    /// Nothing was written; the other file is left as it is.
+    #[error(
+        "`{}` was changed by another process since it was opened; nothing was written",
+        path.display()
+    )]
+    Changed {
+        /// The gallery, as given.
+        path: PathBuf,
+    },
+    /// The gallery cannot be replaced keeping its permissions: it is write-protected, or
+    /// its owner or group cannot be kept by this process.
+    #[error("cannot replace `{}`: {reason}", path.display())]
+    Permission {
+        /// The gallery, as given.
+        path: PathBuf,
+        /// What stands in the way.
+        reason: String,
+    },
 }
 
 /// Shorthand for `Result<T, vecmatch::Error>`.

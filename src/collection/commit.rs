@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::error::Result;
 use crate::gallery::GalleryBuilder;
 use crate::gallery::buffer::RowBuffer;
+use crate::gallery::target::FileId;
 use crate::hnsw::HnswParams;
 use crate::hnsw::graph::GraphView;
 
@@ -99,15 +100,23 @@ pub(crate) fn recorded_meta(meta: Option<&str>) -> (Option<HnswParams>, Option<S
     (hnsw.filter(|p| p.validate().is_ok()), user)
 }
 
-/// Writes the merged gallery of `snap` to `path` atomically. `graph`: build an HNSW graph
-/// with these parameters. Returns the report (without `duration`).
+/// Where a commit publishes: the name the user gave (for errors), its resolved place, and
+/// the identity the file there must still have.
+pub(crate) struct Target<'a> {
+    pub user: &'a Path,
+    pub real: &'a Path,
+    pub expect: Option<FileId>,
+}
+
+/// Writes the merged gallery of `snap` to `target` atomically. `graph`: build an HNSW
+/// graph with these parameters. Returns the report and the new file's identity.
 pub(crate) fn write_merged(
     snap: &Snapshot,
-    path: &Path,
+    target: &Target<'_>,
     graph: Option<HnswParams>,
     user: Option<String>,
     rebuild: bool,
-) -> Result<CommitReport> {
+) -> Result<(CommitReport, Option<FileId>)> {
     let start = Instant::now();
     let (vectors, keys) = merged_rows(snap)?;
     let rows = keys.len();
@@ -127,8 +136,8 @@ pub(crate) fn write_merged(
             graph_extended = true;
         }
     }
-    let bytes = b.write(path)?;
-    Ok(CommitReport {
+    let (bytes, id) = b.write_locked(target.user, target.real, target.expect)?;
+    let report = CommitReport {
         written: true,
         rows,
         added,
@@ -137,7 +146,8 @@ pub(crate) fn write_merged(
         graph: graph.is_some(),
         graph_extended,
         duration: start.elapsed(),
-    })
+    };
+    Ok((report, id))
 }
 
 #[cfg(test)]

@@ -8,12 +8,15 @@ mod snapshot;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
 pub use commit::CommitReport;
 
 use crate::error::{Error, Result};
+use crate::gallery::lock::WriterLock;
+use crate::gallery::target::FileId;
 use crate::gallery::{Gallery, GalleryBuilder, OpenOptions, remove_stale_temps};
 use crate::hnsw::HnswParams;
 use crate::metric::{check_finite, normalize_in_place};
@@ -39,6 +42,11 @@ pub struct CollectionOptions {
     /// Verify every checksum and structure of the file at open (one pass over the file).
     /// Default `false`.
     pub verify: bool,
+    /// How long open and create wait for another writer to release the file's writer
+    /// lock: `None` fails at once with [`Error::Locked`]; `Some(t)` retries for up to `t`
+    /// first. Default `None` (a second writer is usually a mistake worth reporting, and a
+    /// caller that expects contention can choose its own wait).
+    pub lock_timeout: Option<Duration>,
 }
 
 impl Default for CollectionOptions {
@@ -48,6 +56,7 @@ impl Default for CollectionOptions {
             auto_commit_deleted_fraction: Some(0.25),
             hnsw: None,
             verify: false,
+            lock_timeout: None,
         }
     }
 }
@@ -126,9 +135,24 @@ enum Change {
 /// `delete_batch` is applied as one change). A search running while a commit swaps the
 /// file finishes on the old mapping, which stays valid.
 ///
-/// Only one `Collection` may change a given file at a time (in one process or across
-/// processes): two would each commit their own state and the last commit would win.
-/// Opening the file read-only ([`Gallery::open`]) at the same time is fine.
+/// # One writer per file
+/// A collection holds the file's writer lock from open (or create) until it is dropped:
+/// an exclusive advisory lock on a sidecar file `NAME.lock` next to the gallery (links
+/// followed), so a second `Collection` on the same file, in this process or another,
+/// gets [`Error::Locked`] (or waits up to [`CollectionOptions::lock_timeout`]), and so do
+/// `vecmatch add`/`delete`/`compact`/`build` and the C API, which go through the same
+/// code. The lock is released when the process ends, however it ends; the empty lock
+/// file stays (deleting it while a writer waits would let two writers in). Readers
+/// ([`Gallery::open`], searches, `vecmatch info`/`verify`/`search`) never take it.
+///
+/// Before each commit replaces the file, it checks that the file is still the one this
+/// collection opened or last committed (device and inode): if a writer that ignores the
+/// lock (an older vecmatch, a `cp`) replaced it, the commit fails with
+/// [`Error::Changed`] and writes nothing; the changes stay pending.
+///
+/// Commits follow a symbolic link (the target is replaced, the link stays a link) and
+/// keep the file's mode, owner and group; a write-protected file (no write permission
+/// bit) is refused at open with [`Error::Permission`].
 ///
 /// ```
 /// use vecmatch::{Collection, CollectionOptions, Metric, SearchParams};
@@ -150,8 +174,12 @@ pub struct Collection {
     options: CollectionOptions,
     current: ArcSwap<Snapshot>,
     writer: Mutex<State>,
-    /// Held for the whole of a commit: one commit at a time.
-    committer: Mutex<()>,
+    /// Held for the whole of a commit: one commit at a time. Holds the identity of the
+    /// file last opened or published, which must still be at the path when the next
+    /// commit replaces it.
+    committer: Mutex<Option<FileId>>,
+    /// The writer lock, held until the collection is dropped.
+    lock: WriterLock,
 }
 
 impl Collection {
@@ -168,7 +196,9 @@ impl Collection {
     /// file are removed (those whose process is gone).
     ///
     /// # Errors
-    /// As [`Gallery::open`]; [`Error::InvalidArgument`] for options out of range.
+    /// As [`Gallery::open`]; [`Error::InvalidArgument`] for options out of range;
+    /// [`Error::Locked`] if another writer holds the file; [`Error::Permission`] if it is
+    /// write-protected.
     pub fn open_with(path: impl AsRef<Path>, options: CollectionOptions) -> Result<Collection> {
         if let Some(f) = options.auto_commit_deleted_fraction
             && !(f > 0.0 && f <= 1.0)
@@ -180,17 +210,48 @@ impl Collection {
         if let Some(p) = &options.hnsw {
             p.validate()?;
         }
-        let path = path.as_ref().to_path_buf();
-        remove_stale_temps(&path);
+        let path = path.as_ref();
+        let lock = Self::lock(path, &options)?;
+        Self::open_locked(path, lock, options)
+    }
+
+    /// Takes the writer lock of `path`: the first step of every open, before anything is
+    /// read.
+    fn lock(path: &Path, options: &CollectionOptions) -> Result<WriterLock> {
+        WriterLock::acquire(path, options.lock_timeout)
+    }
+
+    /// Opens `path` for a writer holding its lock.
+    fn open_locked(
+        path: &Path,
+        lock: WriterLock,
+        options: CollectionOptions,
+    ) -> Result<Collection> {
+        let real = lock.real_path();
+        if let Ok(m) = std::fs::metadata(real)
+            && m.is_file()
+            && m.permissions().readonly()
+        {
+            return Err(Error::Permission {
+                path: path.to_path_buf(),
+                reason: "it is write-protected; vecmatch never makes a protected gallery \
+                         writable (make it writable, e.g. `chmod u+w`, to change it)"
+                    .into(),
+            });
+        }
+        remove_stale_temps(real);
+        // The identity is taken before the mapping: if the file is swapped in between, the
+        // first commit fails with `Changed` rather than overwriting the newcomer.
+        let id = FileId::at(real);
         let gallery = Gallery::open_with(
-            &path,
+            path,
             OpenOptions {
                 verify_checksums: options.verify,
             },
         )?;
         let snap = Snapshot::of(Arc::new(gallery));
         Ok(Collection {
-            path,
+            path: path.to_path_buf(),
             options,
             current: ArcSwap::from_pointee(snap.clone()),
             writer: Mutex::new(State {
@@ -198,7 +259,8 @@ impl Collection {
                 live: HashMap::new(),
                 log: None,
             }),
-            committer: Mutex::new(()),
+            committer: Mutex::new(id),
+            lock,
         })
     }
 
@@ -207,7 +269,8 @@ impl Collection {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] if `path` exists or `dims` is out of range;
-    /// [`Error::Io`] if the file cannot be written.
+    /// [`Error::Io`] if the file cannot be written; [`Error::Locked`] if another writer
+    /// holds the path's lock.
     pub fn create(
         path: impl AsRef<Path>,
         dims: usize,
@@ -215,18 +278,28 @@ impl Collection {
         options: CollectionOptions,
     ) -> Result<Collection> {
         let path = path.as_ref();
-        if path.exists() {
-            return Err(Error::InvalidArgument(format!(
-                "{} already exists",
-                path.display()
-            )));
-        }
         let mut b = GalleryBuilder::new(dims, metric)?;
         if let Some(p) = options.hnsw {
+            p.validate()?;
             b.hnsw(p)?;
         }
-        b.write(path)?;
-        Self::open_with(path, options)
+        let exists = || {
+            let real = crate::gallery::target::resolve(path)?;
+            match std::fs::symlink_metadata(real) {
+                Ok(_) => Err(Error::InvalidArgument(format!(
+                    "{} already exists",
+                    path.display()
+                ))),
+                Err(_) => Ok(()),
+            }
+        };
+        // Checked before the lock (an existing file is the likelier mistake than a
+        // running writer) and again under it (another creator may have won meanwhile).
+        exists()?;
+        let lock = Self::lock(path, &options)?;
+        exists()?;
+        b.write_locked(path, lock.real_path(), None)?;
+        Self::open_locked(path, lock, options)
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -464,7 +537,7 @@ impl Collection {
     }
 
     fn commit_inner(&self, force: bool) -> Result<CommitReport> {
-        let _one = self
+        let mut published = self
             .committer
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
@@ -481,7 +554,7 @@ impl Collection {
             st.log = Some(Vec::new());
             snap
         };
-        let written = self.write_file(&snap, force);
+        let written = self.write_file(&snap, force, &mut published);
         let mut st = self.state();
         let log = st.log.take().unwrap_or_default();
         let (report, frozen) = written?;
@@ -509,8 +582,14 @@ impl Collection {
         Ok(report)
     }
 
-    /// Writes the merged file of `snap` and maps it.
-    fn write_file(&self, snap: &Snapshot, rebuild: bool) -> Result<(CommitReport, Arc<Gallery>)> {
+    /// Writes the merged file of `snap` over the file of identity `*published` and maps
+    /// it; `*published` becomes the new file's identity.
+    fn write_file(
+        &self,
+        snap: &Snapshot,
+        rebuild: bool,
+        published: &mut Option<FileId>,
+    ) -> Result<(CommitReport, Arc<Gallery>)> {
         let info = snap.frozen.info();
         let (recorded, user) = commit::recorded_meta(info.meta.as_deref());
         let graph = self.options.hnsw.or(if snap.frozen.has_graph() {
@@ -518,8 +597,15 @@ impl Collection {
         } else {
             None
         });
-        remove_stale_temps(&self.path);
-        let report = commit::write_merged(snap, &self.path, graph, user, rebuild)?;
+        let real = self.lock.real_path();
+        remove_stale_temps(real);
+        let target = commit::Target {
+            user: &self.path,
+            real,
+            expect: *published,
+        };
+        let (report, id) = commit::write_merged(snap, &target, graph, user, rebuild)?;
+        *published = id;
         let frozen = Arc::new(Gallery::open(&self.path)?);
         Ok((report, frozen))
     }

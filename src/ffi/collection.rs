@@ -52,6 +52,8 @@ impl vecmatch_collection_options {
             auto_commit_deleted_fraction: (f != 0.0).then_some(f),
             hnsw: self.use_hnsw.then(|| self.hnsw.to_rust()),
             verify: self.verify,
+            // C callers get VECMATCH_ERR_LOCKED at once and choose their own retry.
+            lock_timeout: None,
         })
     }
 }

@@ -44,8 +44,17 @@ pub enum vecmatch_status {
     VECMATCH_ERR_CHECKSUM_MISMATCH = 205,
     /// The file is structurally invalid.
     VECMATCH_ERR_CORRUPT = 206,
+    /// The file cannot be replaced keeping its permissions: it is write-protected, or its
+    /// owner or group cannot be kept by this process.
+    VECMATCH_ERR_PERMISSION = 207,
     /// The requested key is not present.
     VECMATCH_ERR_KEY_NOT_FOUND = 300,
+    /// Another writer (a collection, in this process or another, or a `vecmatch`
+    /// command changing the file) holds the gallery's writer lock.
+    VECMATCH_ERR_LOCKED = 301,
+    /// The gallery file was replaced by another process (one that bypassed the writer
+    /// lock) since the collection opened or last committed it; nothing was written.
+    VECMATCH_ERR_CHANGED = 302,
     /// A Rust panic was caught at the API boundary (a bug in vecmatch; please report it).
     VECMATCH_ERR_PANIC = 900,
     /// An internal error that fits no other code.
@@ -55,7 +64,7 @@ pub enum vecmatch_status {
 use vecmatch_status::*;
 
 /// All codes, for lookups from a raw integer.
-const ALL: [vecmatch_status; 19] = [
+const ALL: [vecmatch_status; 22] = [
     VECMATCH_OK,
     VECMATCH_ERR_NULL_POINTER,
     VECMATCH_ERR_INVALID_ARGUMENT,
@@ -72,7 +81,10 @@ const ALL: [vecmatch_status; 19] = [
     VECMATCH_ERR_TRUNCATED,
     VECMATCH_ERR_CHECKSUM_MISMATCH,
     VECMATCH_ERR_CORRUPT,
+    VECMATCH_ERR_PERMISSION,
     VECMATCH_ERR_KEY_NOT_FOUND,
+    VECMATCH_ERR_LOCKED,
+    VECMATCH_ERR_CHANGED,
     VECMATCH_ERR_PANIC,
     VECMATCH_ERR_INTERNAL,
 ];
@@ -102,7 +114,10 @@ impl vecmatch_status {
             VECMATCH_ERR_TRUNCATED => c"truncated gallery file",
             VECMATCH_ERR_CHECKSUM_MISMATCH => c"checksum mismatch: the file is damaged",
             VECMATCH_ERR_CORRUPT => c"corrupt gallery file",
+            VECMATCH_ERR_PERMISSION => c"file permissions forbid replacing it",
             VECMATCH_ERR_KEY_NOT_FOUND => c"key not found",
+            VECMATCH_ERR_LOCKED => c"locked by another writer",
+            VECMATCH_ERR_CHANGED => c"file changed by another process",
             VECMATCH_ERR_PANIC => c"internal panic (a bug in vecmatch)",
             VECMATCH_ERR_INTERNAL => c"internal error",
         }
@@ -126,6 +141,9 @@ impl From<&Error> for vecmatch_status {
             Error::ZeroVector { .. } => VECMATCH_ERR_ZERO_VECTOR,
             Error::DuplicateKey(_) => VECMATCH_ERR_DUPLICATE_KEY,
             Error::InvalidArgument(_) => VECMATCH_ERR_INVALID_ARGUMENT,
+            Error::Permission { .. } => VECMATCH_ERR_PERMISSION,
+            Error::Locked { .. } => VECMATCH_ERR_LOCKED,
+            Error::Changed { .. } => VECMATCH_ERR_CHANGED,
         }
     }
 }

@@ -18,6 +18,7 @@ mod build_info {
     include!(concat!(env!("OUT_DIR"), "/build_info.rs"));
 }
 use super::format::{KeyIndexEntry, SectionKind};
+use super::target::FileId;
 use super::writer::{self, Parts};
 
 /// Builds a gallery: takes vectors with keys, validates them, and writes a file atomically
@@ -342,10 +343,29 @@ impl GalleryBuilder {
     /// fsync): readers see the old file or the new one, never a partial one. Returns the
     /// file size in bytes.
     ///
+    /// A symbolic link at `path` is followed: its target is replaced and the link stays.
+    /// Over an existing file this takes the writer lock for the write (see
+    /// [`crate::Collection`]) and keeps the file's mode, owner and group.
+    ///
     /// # Errors
-    /// [`Error::Io`] on any file-system failure (the temporary file is removed).
+    /// [`Error::Io`] on any file-system failure (the temporary file is removed);
+    /// [`Error::Locked`] if a writer holds the existing file; [`Error::Permission`] if
+    /// it is write-protected or its owner cannot be kept; [`Error::Changed`] if it was
+    /// replaced by another process meanwhile.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<u64> {
         self.with_parts(|p| writer::write_atomic(p, path.as_ref()))
+    }
+
+    /// Writes the file as [`GalleryBuilder::write`] for a writer that already holds the
+    /// lock: `real` is the resolved path, `user` the name errors use, `expect` the identity
+    /// the file must still have. Returns the size and the new file's identity.
+    pub(crate) fn write_locked(
+        &self,
+        user: &Path,
+        real: &Path,
+        expect: Option<FileId>,
+    ) -> Result<(u64, Option<FileId>)> {
+        self.with_parts(|p| writer::publish(user, real, expect, |w| writer::encode(p, w)))
     }
 
     /// Builds the gallery in memory, with the same bytes a file would hold.

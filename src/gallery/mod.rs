@@ -5,8 +5,10 @@ pub(crate) mod buffer;
 mod builder;
 pub mod format;
 mod layout;
+pub(crate) mod lock;
 pub(crate) mod rows;
 mod storage;
+pub(crate) mod target;
 mod writer;
 
 use std::borrow::Cow;
@@ -341,11 +343,13 @@ impl Gallery {
     /// Writes this gallery's bytes to `path` atomically (temporary file, fsync, rename,
     /// directory fsync). Useful to persist a gallery built in memory. Returns the size.
     ///
+    /// Links, the writer lock and permissions as [`GalleryBuilder::write`].
+    ///
     /// # Errors
-    /// [`Error::Io`] on any file-system failure (the temporary file is removed).
+    /// As [`GalleryBuilder::write`].
     pub fn write_to(&self, path: impl AsRef<Path>) -> Result<u64> {
         let bytes = self.storage.bytes();
-        writer::publish(path.as_ref(), |w| {
+        writer::write_path(path.as_ref(), |w| {
             std::io::Write::write_all(w, bytes)?;
             Ok(bytes.len() as u64)
         })

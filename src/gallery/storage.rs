@@ -40,7 +40,15 @@ impl Storage {
     /// vecmatch never edits a published file in place (it writes a new file and renames).
     pub(crate) fn map(path: &Path) -> Result<Storage> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+        if meta.is_dir() {
+            // Mapping a directory fails with "No such device"; say what it is.
+            return Err(Error::io(
+                path,
+                std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory"),
+            ));
+        }
+        let len = meta.len();
         if len == 0 {
             // Mapping an empty file fails on some platforms; report it as truncated.
             return Err(Error::Truncated {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use vecmatch::{Builder, ElementType, GalleryBuilder, HnswParams, Metric, Progress};
 
 use crate::input::{read_keys, read_vectors};
+use crate::same_file::refuse_output_over_inputs;
 use crate::{CliError, parse_builder, parse_element_type, parse_metric, progress};
 
 #[derive(clap::Args)]
@@ -62,6 +63,11 @@ pub fn run(a: Args) -> Result<(), CliError> {
             .num_threads(t as usize)
             .build_global();
     }
+    let mut inputs = vec![("--input", a.input.as_path())];
+    if let Some(k) = &a.keys {
+        inputs.push(("--keys", k.as_path()));
+    }
+    refuse_output_over_inputs(&a.output, &inputs)?;
     let m = read_vectors(&a.input, a.dims)?;
     let n = m.rows();
     let keys: Vec<u64> = match &a.keys {

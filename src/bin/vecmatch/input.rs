@@ -94,7 +94,10 @@ pub fn read_vectors(path: &Path, dims: Option<usize>) -> Result<Matrix, CliError
     {
         return Err(bad(
             path,
-            format!("has {}-d vectors but --dims {d} was given", m.dims),
+            format!(
+                "has {}-d vectors but {d}-d were expected (--dims, or the gallery's dims)",
+                m.dims
+            ),
         ));
     }
     if m.dims == 0 {

@@ -10,6 +10,7 @@ mod input;
 mod mutate;
 mod output;
 mod progress;
+mod same_file;
 mod search;
 
 use std::process::ExitCode;

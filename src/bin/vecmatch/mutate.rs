@@ -3,8 +3,9 @@
 //! ones, whatever happens to the process).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use vecmatch::{Collection, CollectionOptions, CommitReport};
+use vecmatch::{Collection, CollectionOptions, CommitReport, Error};
 
 use crate::CliError;
 use crate::input::{read_keys, read_vectors};
@@ -24,6 +25,27 @@ pub struct AddArgs {
     /// Dimensions (required for raw float32 input; checked against other formats).
     #[arg(long)]
     dims: Option<usize>,
+    #[command(flatten)]
+    lock: LockArgs,
+}
+
+/// How a command that changes a gallery meets another writer of it.
+#[derive(clap::Args)]
+pub struct LockArgs {
+    /// Wait up to this many seconds for another writer of the gallery (a running `add`,
+    /// `delete`, `compact` or program with the file open as a collection) to finish.
+    /// Default: fail at once with "locked by another writer" (exit 1).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_wait)]
+    wait: Option<Duration>,
+}
+
+/// Parses `--wait`: non-negative seconds, fractions allowed.
+fn parse_wait(s: &str) -> Result<Duration, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .and_then(|x| Duration::try_from_secs_f64(x).ok())
+        .ok_or_else(|| format!("{s:?} is not a number of seconds"))
 }
 
 #[derive(clap::Args)]
@@ -34,22 +56,37 @@ pub struct DeleteArgs {
     /// counted and ignored.
     #[arg(long)]
     keys: PathBuf,
+    #[command(flatten)]
+    lock: LockArgs,
 }
 
 #[derive(clap::Args)]
 pub struct CompactArgs {
     /// Gallery file to rewrite (replaced atomically).
     gallery: PathBuf,
+    #[command(flatten)]
+    lock: LockArgs,
 }
 
-fn open(path: &Path) -> Result<Collection, CliError> {
-    Collection::open_with(path, CollectionOptions::manual())
-        .map_err(|e| CliError::runtime(format!("{}: {e}", path.display())))
+/// Opens the gallery as a collection: the writer lock is held until the command ends.
+fn open(path: &Path, lock: &LockArgs) -> Result<Collection, CliError> {
+    let options = CollectionOptions {
+        lock_timeout: lock.wait,
+        ..CollectionOptions::manual()
+    };
+    Collection::open_with(path, options).map_err(|e| match e {
+        // These name the gallery already.
+        Error::Locked { .. } | Error::Permission { .. } => CliError::from(e),
+        e => CliError::runtime(format!("{}: {e}", path.display())),
+    })
 }
 
 fn commit(c: &Collection, force: bool) -> Result<CommitReport, CliError> {
     let r = if force { c.compact() } else { c.commit() };
-    r.map_err(|e| CliError::runtime(format!("commit to {}: {e}", c.path().display())))
+    r.map_err(|e| match e {
+        Error::Changed { .. } | Error::Permission { .. } => CliError::from(e),
+        e => CliError::runtime(format!("commit to {}: {e}", c.path().display())),
+    })
 }
 
 fn summary(c: &Collection, r: &CommitReport) -> String {
@@ -67,7 +104,7 @@ fn summary(c: &Collection, r: &CommitReport) -> String {
 }
 
 pub fn run_add(a: AddArgs) -> Result<(), CliError> {
-    let c = open(&a.gallery)?;
+    let c = open(&a.gallery, &a.lock)?;
     let m = read_vectors(&a.input, a.dims)?;
     if m.dims != c.dims() {
         return Err(CliError::runtime(format!(
@@ -128,7 +165,7 @@ pub fn run_add(a: AddArgs) -> Result<(), CliError> {
 }
 
 pub fn run_delete(a: DeleteArgs) -> Result<(), CliError> {
-    let c = open(&a.gallery)?;
+    let c = open(&a.gallery, &a.lock)?;
     let keys = read_keys(&a.keys)?;
     let deleted = c.delete_batch(&keys).map_err(CliError::from)?;
     let r = commit(&c, false)?;
@@ -143,7 +180,7 @@ pub fn run_delete(a: DeleteArgs) -> Result<(), CliError> {
 }
 
 pub fn run_compact(a: CompactArgs) -> Result<(), CliError> {
-    let c = open(&a.gallery)?;
+    let c = open(&a.gallery, &a.lock)?;
     let r = commit(&c, true)?;
     eprintln!("compacted: {}", summary(&c, &r));
     Ok(())

@@ -8,6 +8,7 @@ use vecmatch::{Gallery, SearchParams};
 use crate::CliError;
 use crate::input::read_vectors;
 use crate::output::{Format, io_err, write_results};
+use crate::same_file::refuse_output_over_inputs;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -44,6 +45,9 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<(), CliError> {
+    if let Some(out) = &a.output {
+        refuse_output_over_inputs(out, &[("the gallery", &a.gallery), ("--query", &a.query)])?;
+    }
     let g = Gallery::open(&a.gallery)?;
     let q = read_vectors(&a.query, Some(g.dims()))?;
     if let Some(d) = a.max_distance
