@@ -111,9 +111,24 @@ typedef enum {
      */
     VECMATCH_ERR_CORRUPT = 206,
     /**
+     * The file cannot be replaced keeping its permissions: it is write-protected, or its
+     * owner or group cannot be kept by this process.
+     */
+    VECMATCH_ERR_PERMISSION = 207,
+    /**
      * The requested key is not present.
      */
     VECMATCH_ERR_KEY_NOT_FOUND = 300,
+    /**
+     * Another writer (a collection, in this process or another, or a `vecmatch`
+     * command changing the file) holds the gallery's writer lock.
+     */
+    VECMATCH_ERR_LOCKED = 301,
+    /**
+     * The gallery file was replaced by another process (one that bypassed the writer
+     * lock) since the collection opened or last committed it; nothing was written.
+     */
+    VECMATCH_ERR_CHANGED = 302,
     /**
      * A Rust panic was caught at the API boundary (a bug in vecmatch; please report it).
      */
