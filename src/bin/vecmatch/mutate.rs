@@ -76,7 +76,9 @@ fn open(path: &Path, lock: &LockArgs) -> Result<Collection, CliError> {
     };
     Collection::open_with(path, options).map_err(|e| match e {
         // These name the gallery already.
-        Error::Locked { .. } | Error::Permission { .. } => CliError::from(e),
+        Error::Locked { .. } | Error::Permission { .. } | Error::Io { path: Some(_), .. } => {
+            CliError::from(e)
+        }
         e => CliError::runtime(format!("{}: {e}", path.display())),
     })
 }
