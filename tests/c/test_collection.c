@@ -205,6 +205,14 @@ static void test_bad_arguments(const float *base, size_t dims, const char *path,
     CHECK(c == NULL);
 
     CHECK_OK(vecmatch_collection_open(path, NULL, &c));
+    /* One writer per file: a second collection on the same path is refused. */
+    vecmatch_collection *second = NULL;
+    CHECK_STATUS(vecmatch_collection_open(path, NULL, &second), VECMATCH_ERR_LOCKED);
+    CHECK(second == NULL);
+    CHECK(strstr(vecmatch_last_error_message(), "locked by another writer") != NULL);
+    CHECK(strcmp(vecmatch_status_str(VECMATCH_ERR_LOCKED), "locked by another writer") == 0);
+    CHECK(VECMATCH_ERR_LOCKED == 301 && VECMATCH_ERR_CHANGED == 302 &&
+          VECMATCH_ERR_PERMISSION == 207);
     size_t before = vecmatch_collection_len(c);
     uint64_t keys[4] = {1, 2, 3, 4};
     float out_d[4];
