@@ -68,6 +68,21 @@ pub enum Error {
         /// Position of the offending element.
         index: usize,
     },
+    /// A finite value too large for the metric (its distances would overflow `f32`; see
+    /// `metric::value_limit`) or for the gallery's element type (`f16`: at most 65,504).
+    #[error(
+        "value {value:e} at index {index} of {what} is out of range (|x| <= {limit:e} for this metric, dimension and element type)"
+    )]
+    OutOfRange {
+        /// `"query"` or `"vector"` (with its row).
+        what: String,
+        /// Position of the offending element.
+        index: usize,
+        /// The value.
+        value: f32,
+        /// The largest magnitude allowed.
+        limit: f32,
+    },
     /// A zero vector cannot be normalised for the cosine metric.
     #[error("zero vector ({what}) cannot be used with the cosine metric")]
     ZeroVector {

@@ -3,6 +3,7 @@
 
 mod commit;
 mod delta;
+mod integrity;
 mod snapshot;
 
 use std::collections::HashMap;
@@ -16,7 +17,7 @@ pub use commit::CommitReport;
 use crate::error::{Error, Result};
 use crate::gallery::{Gallery, GalleryBuilder, OpenOptions, remove_stale_temps};
 use crate::hnsw::HnswParams;
-use crate::metric::{check_finite, normalize_in_place};
+use crate::metric::{check_input, normalize_in_place};
 use crate::types::{Hit, Metric, SearchParams};
 
 use snapshot::{Place, Snapshot};
@@ -318,6 +319,7 @@ impl Collection {
     /// Validates (and for cosine normalises) `keys.len()` rows into one buffer.
     fn prepare(&self, keys: &[u64], vectors: &[f32]) -> Result<Vec<f32>> {
         let (d, metric) = (self.dims(), self.metric());
+        let element_type = self.current.load().frozen.element_type();
         if vectors.len() != keys.len().saturating_mul(d) {
             return Err(Error::DimensionMismatch {
                 expected: keys.len().saturating_mul(d),
@@ -327,7 +329,7 @@ impl Collection {
         let mut rows = vectors.to_vec();
         for (i, row) in rows.chunks_exact_mut(d).enumerate() {
             let what = || format!("vector row {i}");
-            check_finite(row, what)?;
+            check_input(metric, element_type, row, what)?;
             if metric == Metric::Cosine {
                 normalize_in_place(row, what)?;
             }

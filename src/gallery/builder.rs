@@ -8,7 +8,7 @@ use crate::hnsw::graph::GraphView;
 use crate::hnsw::{self, GraphReport, HnswParams, Progress};
 
 use super::buffer::RowBuffer;
-use crate::metric::{check_finite, normalize_in_place};
+use crate::metric::{check_input, normalize_in_place, value_limit, within};
 use crate::types::{ElementType, Metric};
 
 use super::Gallery;
@@ -234,7 +234,7 @@ impl GalleryBuilder {
             .enumerate()
             .try_for_each(|(i, row)| {
                 let what = || format!("vector row {}", base + i);
-                check_finite(row, what)?;
+                check_input(self.metric, self.element_type, row, what)?;
                 if self.metric == Metric::Cosine {
                     normalize_in_place(row, what)?;
                 }
@@ -282,7 +282,26 @@ impl GalleryBuilder {
         m.to_string()
     }
 
+    /// With `f16` storage chosen after the rows were added: every value must fit `f16`
+    /// (a larger one would be stored as an infinity).
+    fn check_storage_range(&self) -> Result<()> {
+        if self.element_type != ElementType::F16 {
+            return Ok(());
+        }
+        let limit = value_limit(self.metric, self.element_type, self.dims);
+        match self.vectors.iter().position(|x| !within(*x, limit)) {
+            None => Ok(()),
+            Some(i) => Err(Error::OutOfRange {
+                what: format!("vector row {} (f16 storage)", i / self.dims),
+                index: i % self.dims,
+                value: self.vectors[i],
+                limit,
+            }),
+        }
+    }
+
     fn with_parts<T>(&self, f: impl FnOnce(&Parts<'_>) -> Result<T>) -> Result<T> {
+        self.check_storage_range()?;
         let key_index = self.key_index();
         let graph = match (&self.hnsw, &self.base_graph) {
             (Some(p), Some(base)) => {

@@ -24,9 +24,9 @@ pub struct Args {
     /// Dimensions (required for raw float32 input; checked against other formats).
     #[arg(long)]
     dims: Option<usize>,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
-    threads: Option<u32>,
+    /// Worker threads (default: all cores; at most 4 × the available cores).
+    #[arg(long, value_parser = crate::parse_threads)]
+    threads: Option<usize>,
     /// Free-form text stored in the gallery's META section.
     #[arg(long)]
     note: Option<String>,
@@ -59,7 +59,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
     if let Some(t) = a.threads {
         // Only the global pool is used by the builder; size it once.
         let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(t as usize)
+            .num_threads(t)
             .build_global();
     }
     let m = read_vectors(&a.input, a.dims)?;

@@ -28,9 +28,9 @@ pub struct Args {
     /// Only return hits with distance <= D (range search; up to k hits).
     #[arg(long)]
     max_distance: Option<f32>,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    threads: Option<u64>,
+    /// Worker threads (default: all cores; at most 4 × the available cores).
+    #[arg(long, value_parser = crate::parse_threads)]
+    threads: Option<usize>,
     /// Galleries with f32 rows beside f16/i8 ones: re-rank the best k × this many rows of
     /// an exact scan (all ef rows of a graph beam) exactly; 0 = compact distances only.
     #[arg(long, default_value_t = vecmatch::DEFAULT_RESCORE as u64)]
@@ -56,7 +56,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
         max_distance: a.max_distance,
         exact: a.exact,
         ef: a.ef as usize,
-        threads: a.threads.map(|t| t as usize),
+        threads: a.threads,
         rescore: a.rescore as usize,
         ..SearchParams::default()
     };
