@@ -71,7 +71,10 @@ pub enum Error {
     /// A finite value too large for the metric (its distances would overflow `f32`; see
     /// `metric::value_limit`) or for the gallery's element type (`f16`: at most 65,504).
     #[error(
-        "value {value:e} at index {index} of {what} is out of range (|x| <= {limit:e} for this metric, dimension and element type)"
+        "value {} at index {index} of {what} is out of range (|x| <= {} for this metric, \
+         dimension and element type)",
+        short(*value),
+        short(*limit)
     )]
     OutOfRange {
         /// `"query"` or `"vector"` (with its row).
@@ -95,6 +98,15 @@ pub enum Error {
     /// An argument is out of its valid range.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+}
+
+/// `x` in plain notation below 10^7, in scientific notation above.
+fn short(x: f32) -> String {
+    if x.abs() < 1e7 {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
 }
 
 /// Shorthand for `Result<T, vecmatch::Error>`.

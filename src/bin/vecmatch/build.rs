@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use vecmatch::{Builder, ElementType, GalleryBuilder, HnswParams, Metric, Progress};
 
-use crate::input::{read_keys, read_vectors};
+use crate::input::{read_unique_keys, read_vectors};
 use crate::{CliError, parse_builder, parse_element_type, parse_metric, progress};
 
 #[derive(clap::Args)]
@@ -66,7 +66,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
     let n = m.rows();
     let keys: Vec<u64> = match &a.keys {
         Some(p) => {
-            let k = read_keys(p)?;
+            let k = read_unique_keys(p)?;
             if k.len() != n {
                 return Err(CliError::runtime(format!(
                     "{} holds {} keys but {} holds {n} vectors",

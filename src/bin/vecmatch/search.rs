@@ -16,7 +16,8 @@ pub struct Args {
     /// Query vectors: .fvecs, .npy (float32, 2-D) or raw float32 (dims taken from the gallery).
     #[arg(long)]
     query: PathBuf,
-    /// Hits per query.
+    /// Hits per query (at most the gallery's size: `--format ivecs` writes that many
+    /// columns).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     k: u64,
     /// HNSW beam width (galleries with a graph): larger is slower and more accurate.
@@ -52,7 +53,10 @@ pub fn run(a: Args) -> Result<(), CliError> {
         return Err(CliError::usage("--max-distance is NaN"));
     }
     let params = SearchParams {
-        k: a.k as usize,
+        // No query has more hits than the gallery has rows.
+        k: usize::try_from(a.k)
+            .unwrap_or(usize::MAX)
+            .min(g.len().max(1)),
         max_distance: a.max_distance,
         exact: a.exact,
         ef: a.ef as usize,
