@@ -195,7 +195,8 @@ impl GalleryBuilder {
     /// Adds one vector under `key`.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFinite`], [`Error::ZeroVector`] (cosine),
+    /// [`Error::DimensionMismatch`], [`Error::NonFinite`], [`Error::OutOfRange`] (L2, dot:
+    /// see [`crate::metric::value_limit`]), [`Error::ZeroVector`] (cosine),
     /// [`Error::DuplicateKey`], [`Error::InvalidArgument`] past `u32::MAX` vectors.
     pub fn add(&mut self, key: u64, vector: &[f32]) -> Result<()> {
         self.add_batch(&[key], vector)
@@ -362,7 +363,9 @@ impl GalleryBuilder {
     /// file size in bytes.
     ///
     /// # Errors
-    /// [`Error::Io`] on any file-system failure (the temporary file is removed).
+    /// [`Error::Io`] on any file-system failure (the temporary file is removed);
+    /// [`Error::OutOfRange`] (nothing written) if the element type is `f16`, chosen after
+    /// rows were added, and a value of an L2 or dot row exceeds 65,504.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<u64> {
         self.with_parts(|p| writer::write_atomic(p, path.as_ref()))
     }
@@ -370,7 +373,8 @@ impl GalleryBuilder {
     /// Builds the gallery in memory, with the same bytes a file would hold.
     ///
     /// # Errors
-    /// Only on internal inconsistencies (reported as [`Error::Corrupt`]).
+    /// [`Error::OutOfRange`] as for [`GalleryBuilder::write`]; otherwise only on internal
+    /// inconsistencies (reported as [`Error::Corrupt`]).
     pub fn build_in_memory(&self) -> Result<Gallery> {
         self.with_parts(|p| {
             let len = writer::encoded_len(p)

@@ -360,7 +360,8 @@ impl Gallery {
     ///
     /// # Errors
     /// [`Error::ChecksumMismatch`] naming the damaged section, [`Error::NonFinite`] for a
-    /// stored NaN or infinity, or [`Error::Corrupt`].
+    /// stored NaN or infinity, [`Error::OutOfRange`] for a stored value beyond
+    /// [`crate::metric::value_limit`], or [`Error::Corrupt`] (e.g. unreachable graph nodes).
     pub fn verify(&self) -> Result<()> {
         self.check_checksums(|_| true)?;
         self.check_key_index()?;
@@ -399,7 +400,8 @@ impl Gallery {
     /// (`params.threads`).
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFinite`], [`Error::ZeroVector`] (cosine)
+    /// [`Error::DimensionMismatch`], [`Error::NonFinite`], [`Error::OutOfRange`] (L2, dot:
+    /// see [`crate::metric::value_limit`]), [`Error::ZeroVector`] (cosine)
     /// for a bad query; [`Error::InvalidArgument`] for bad parameters.
     pub fn search(&self, query: &[f32], params: &SearchParams<'_>) -> Result<Vec<Hit>> {
         params.validate()?;
