@@ -83,6 +83,11 @@ typedef enum {
      */
     VECMATCH_ERR_MISALIGNED_POINTER = 107,
     /**
+     * A finite value too large for the metric (distances would overflow) or for an `f16`
+     * gallery (at most 65,504).
+     */
+    VECMATCH_ERR_OUT_OF_RANGE = 108,
+    /**
      * An operating-system I/O error (see the message).
      */
     VECMATCH_ERR_IO = 200,
@@ -337,7 +342,8 @@ typedef struct {
      */
     size_t deny_len;
     /**
-     * Threads for one search; 0 = all cores.
+     * Threads for one search; 0 = all cores. Values above 4 × the available parallelism
+     * (e.g. an uninitialised field) run with that many threads.
      */
     size_t threads;
     /**

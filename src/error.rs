@@ -68,6 +68,24 @@ pub enum Error {
         /// Position of the offending element.
         index: usize,
     },
+    /// A finite value too large for the metric (its distances would overflow `f32`; see
+    /// `metric::value_limit`) or for the gallery's element type (`f16`: at most 65,504).
+    #[error(
+        "value {} at index {index} of {what} is out of range (|x| <= {} for this metric, \
+         dimension and element type)",
+        short(*value),
+        short(*limit)
+    )]
+    OutOfRange {
+        /// `"query"` or `"vector"` (with its row).
+        what: String,
+        /// Position of the offending element.
+        index: usize,
+        /// The value.
+        value: f32,
+        /// The largest magnitude allowed.
+        limit: f32,
+    },
     /// A zero vector cannot be normalised for the cosine metric.
     #[error("zero vector ({what}) cannot be used with the cosine metric")]
     ZeroVector {
@@ -113,6 +131,15 @@ pub enum Error {
         /// What stands in the way.
         reason: String,
     },
+}
+
+/// `x` in plain notation below 10^7, in scientific notation above.
+fn short(x: f32) -> String {
+    if x.abs() < 1e7 {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
 }
 
 /// Shorthand for `Result<T, vecmatch::Error>`.

@@ -46,6 +46,7 @@ pub use error::{Error, Result};
 pub use gallery::{Gallery, GalleryBuilder, GalleryInfo, OpenOptions, SectionInfo};
 pub use hnsw::{Builder, GraphReport, HnswParams, Progress};
 pub use metric::hardware_acceleration;
+pub use pool::thread_limit;
 pub use topk::TopK;
 pub use types::{DEFAULT_RESCORE, ElementType, Hit, KeyFilter, Metric, SearchParams};
 

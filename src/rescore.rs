@@ -21,7 +21,10 @@ pub(crate) fn rerank(
     let mut hits: Vec<Hit> = rows
         .into_iter()
         .filter_map(|row| {
-            let distance = exact.distance(q, row);
+            // NaN (a damaged file only) ranks last, as in `TopK`.
+            let distance = Some(exact.distance(q, row))
+                .filter(|d| !d.is_nan())
+                .unwrap_or(f32::INFINITY);
             (distance <= max).then(|| Hit {
                 key: exact.keys[row],
                 distance,

@@ -55,14 +55,22 @@ impl TopK {
 
     /// Whether a hit at `distance` could enter (ties on distance are decided by key in
     /// [`TopK::push`], so equality returns `true`).
+    ///
+    /// A NaN distance (only possible on a damaged or forged file: valid vectors are
+    /// bounded so that no distance overflows) counts as `+inf`: it ranks last but is never
+    /// silently dropped while there is room.
     #[inline(always)]
     pub fn accepts(&self, distance: f32) -> bool {
-        distance <= self.bound && distance <= self.max_distance
+        (distance <= self.bound && distance <= self.max_distance) || distance.is_nan()
     }
 
-    /// Offers a hit; keeps it if it ranks among the best `k`.
+    /// Offers a hit; keeps it if it ranks among the best `k` (a NaN distance is kept as
+    /// `+inf`).
     #[inline]
-    pub fn push(&mut self, hit: Hit) {
+    pub fn push(&mut self, mut hit: Hit) {
+        if hit.distance.is_nan() {
+            hit.distance = f32::INFINITY;
+        }
         if hit
             .distance
             .partial_cmp(&self.max_distance)
@@ -144,6 +152,18 @@ mod tests {
             a.merge(b);
             prop_assert_eq!(a.into_sorted(), whole.into_sorted());
         }
+    }
+
+    #[test]
+    fn nan_distances_rank_last_and_are_kept() {
+        let mut t = TopK::new(3, None);
+        for (key, distance) in [(1, f32::NAN), (2, 0.5), (3, -f32::NAN)] {
+            assert!(t.accepts(distance));
+            t.push(Hit { key, distance });
+        }
+        let got = t.into_sorted();
+        assert_eq!(got.iter().map(|h| h.key).collect::<Vec<_>>(), [2, 1, 3]);
+        assert_eq!(got[1].distance, f32::INFINITY);
     }
 
     #[test]

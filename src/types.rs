@@ -224,7 +224,8 @@ pub struct SearchParams<'a> {
     /// Force the exact (brute-force) path even when the gallery has an index.
     pub exact: bool,
     /// Number of threads: `None` uses rayon's global pool, `Some(1)` runs on the calling
-    /// thread only.
+    /// thread only. Counts above [`crate::thread_limit`] (4 × the available parallelism)
+    /// run with that many threads.
     pub threads: Option<usize>,
     /// Re-ranking for galleries that keep `f32` rows beside compact ones (see
     /// [`ElementType`]): exact search re-ranks the best `k × rescore` rows found on the

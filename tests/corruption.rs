@@ -472,8 +472,11 @@ fn forged_section_contents_are_found_by_verify_and_searched_safely() {
         let g = forged(&|b| b[vectors.start..index.end].fill(fill));
         assert!(g.verify().is_err(), "fill {fill:#x}");
         let hits = g.search(&[1.0; 20], &SearchParams::k(5)).unwrap();
-        // Zero rows are ranked (distance 1); NaN rows never are.
-        assert_eq!(hits.len(), if fill == 0 { 5 } else { 0 });
+        // Zero rows are ranked (distance 1); NaN rows too, last (distance +inf): a NaN
+        // distance never makes a row vanish.
+        assert_eq!(hits.len(), 5);
+        let want = if fill == 0 { 1.0 } else { f32::INFINITY };
+        assert!(hits.iter().all(|h| h.distance == want), "{hits:?}");
     }
 }
 

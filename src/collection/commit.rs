@@ -12,6 +12,7 @@ use crate::gallery::target::FileId;
 use crate::hnsw::HnswParams;
 use crate::hnsw::graph::GraphView;
 
+use super::integrity::check_commit;
 use super::snapshot::Snapshot;
 
 /// What a commit did, from [`crate::Collection::commit`].
@@ -63,7 +64,7 @@ fn merged_rows(snap: &Snapshot) -> Result<(RowBuffer, Vec<u64>)> {
 /// The old file's graph, if the commit can insert the added rows into it instead of
 /// rebuilding: no row of the old file was deleted or replaced (its rows come first in
 /// the merged file, unchanged), it has a graph with the requested M (and 2·M on layer
-/// 0) and passes the graph checks. The new rows are inserted by the native builder's
+/// 0), its checksum matches and it passes the graph checks (every node reachable). The new rows are inserted by the native builder's
 /// algorithm whichever builder made the graph (it only needs the frozen lists). Deletes rebuild:
 /// unlinking rows from a graph is not implemented, and a rebuild also reclaims their
 /// place in the neighbour lists.
@@ -71,12 +72,14 @@ fn extendable<'a>(snap: &'a Snapshot, p: &HnswParams) -> Result<Option<GraphView
     if snap.frozen_dead_count > 0 {
         return Ok(None);
     }
-    // The old graph is checked first (O(edges), cheap next to the insertions): a file
-    // opened without verification may hold a damaged one, which a rebuild replaces.
+    // The old graph is checked first (its checksum and invariants, O(edges): cheap next
+    // to the insertions): a file opened without verification may hold a damaged one (or
+    // one with unreachable nodes), which a rebuild from the rows replaces.
     Ok(snap.frozen.graph()?.filter(|g| {
         g.header.m as usize == p.m
             && g.header.m0 as usize == 2 * p.m
-            && crate::hnsw::check(g).is_ok()
+            && snap.frozen.check_checksums(|name| name == "GRAPH").is_ok()
+            && crate::hnsw::check_strict(g).is_ok()
     }))
 }
 
@@ -119,6 +122,11 @@ pub(crate) fn write_merged(
 ) -> Result<(CommitReport, Option<FileId>)> {
     let start = Instant::now();
     let (vectors, keys) = merged_rows(snap)?;
+    let base = match graph {
+        Some(p) if !rebuild => extendable(snap, &p)?,
+        _ => None,
+    };
+    check_commit(snap, target.user, &keys, &vectors)?;
     let rows = keys.len();
     let added = snap.delta.len().saturating_sub(snap.delta_dead_count);
     let mut b = GalleryBuilder::from_prepared(snap.dims(), snap.frozen.metric(), vectors, keys)?;
@@ -128,13 +136,12 @@ pub(crate) fn write_merged(
     if let Some(u) = user {
         b.user_meta(u);
     }
-    let mut graph_extended = false;
     if let Some(p) = graph {
         b.hnsw(p)?;
-        if !rebuild && let Some(base) = extendable(snap, &p)? {
-            b.extend_graph(base.bytes(), snap.frozen.len());
-            graph_extended = true;
-        }
+    }
+    let graph_extended = base.is_some();
+    if let Some(base) = base {
+        b.extend_graph(base.bytes(), snap.frozen.len());
     }
     let (bytes, id) = b.write_locked(target.user, target.real, target.expect)?;
     let report = CommitReport {

@@ -115,7 +115,8 @@ pub struct vecmatch_search_params {
     pub deny_keys: *const u64,
     /// Number of keys in `deny_keys`.
     pub deny_len: usize,
-    /// Threads for one search; 0 = all cores.
+    /// Threads for one search; 0 = all cores. Values above 4 × the available parallelism
+    /// (e.g. an uninitialised field) run with that many threads.
     pub threads: usize,
     /// For `f16`/`i8` galleries that keep their `f32` rows: the best `k × rescore`
     /// candidates are re-ranked with exact distances; 0 = the default, 4.

@@ -30,6 +30,9 @@ pub enum vecmatch_status {
     VECMATCH_ERR_BUFFER_TOO_SMALL = 106,
     /// A pointer is not aligned for its element type.
     VECMATCH_ERR_MISALIGNED_POINTER = 107,
+    /// A finite value too large for the metric (distances would overflow) or for an `f16`
+    /// gallery (at most 65,504).
+    VECMATCH_ERR_OUT_OF_RANGE = 108,
     /// An operating-system I/O error (see the message).
     VECMATCH_ERR_IO = 200,
     /// The file does not exist.
@@ -64,7 +67,7 @@ pub enum vecmatch_status {
 use vecmatch_status::*;
 
 /// All codes, for lookups from a raw integer.
-const ALL: [vecmatch_status; 22] = [
+const ALL: &[vecmatch_status] = &[
     VECMATCH_OK,
     VECMATCH_ERR_NULL_POINTER,
     VECMATCH_ERR_INVALID_ARGUMENT,
@@ -74,6 +77,7 @@ const ALL: [vecmatch_status; 22] = [
     VECMATCH_ERR_DUPLICATE_KEY,
     VECMATCH_ERR_BUFFER_TOO_SMALL,
     VECMATCH_ERR_MISALIGNED_POINTER,
+    VECMATCH_ERR_OUT_OF_RANGE,
     VECMATCH_ERR_IO,
     VECMATCH_ERR_FILE_NOT_FOUND,
     VECMATCH_ERR_BAD_MAGIC,
@@ -107,6 +111,7 @@ impl vecmatch_status {
             VECMATCH_ERR_DUPLICATE_KEY => c"duplicate key",
             VECMATCH_ERR_BUFFER_TOO_SMALL => c"output buffer too small",
             VECMATCH_ERR_MISALIGNED_POINTER => c"pointer not aligned for its element type",
+            VECMATCH_ERR_OUT_OF_RANGE => c"value out of range for the metric or element type",
             VECMATCH_ERR_IO => c"I/O error",
             VECMATCH_ERR_FILE_NOT_FOUND => c"file not found",
             VECMATCH_ERR_BAD_MAGIC => c"not a vecmatch gallery file",
@@ -138,6 +143,7 @@ impl From<&Error> for vecmatch_status {
             Error::Corrupt(_) => VECMATCH_ERR_CORRUPT,
             Error::DimensionMismatch { .. } => VECMATCH_ERR_DIMENSION_MISMATCH,
             Error::NonFinite { .. } => VECMATCH_ERR_NON_FINITE,
+            Error::OutOfRange { .. } => VECMATCH_ERR_OUT_OF_RANGE,
             Error::ZeroVector { .. } => VECMATCH_ERR_ZERO_VECTOR,
             Error::DuplicateKey(_) => VECMATCH_ERR_DUPLICATE_KEY,
             Error::InvalidArgument(_) => VECMATCH_ERR_INVALID_ARGUMENT,
@@ -174,7 +180,7 @@ mod tests {
     #[test]
     fn values_are_unique_and_round_trip() {
         let mut seen = std::collections::HashSet::new();
-        for s in ALL {
+        for &s in ALL {
             assert!(seen.insert(s as c_int), "{s:?} reused");
             assert_eq!(vecmatch_status::from_raw(s as c_int), Some(s));
             assert!(!s.text().is_empty());

@@ -8,7 +8,7 @@ use crate::hnsw::graph::GraphView;
 use crate::hnsw::{self, GraphReport, HnswParams, Progress};
 
 use super::buffer::RowBuffer;
-use crate::metric::{check_finite, normalize_in_place};
+use crate::metric::{check_input, normalize_in_place, value_limit, within};
 use crate::types::{ElementType, Metric};
 
 use super::Gallery;
@@ -196,7 +196,8 @@ impl GalleryBuilder {
     /// Adds one vector under `key`.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFinite`], [`Error::ZeroVector`] (cosine),
+    /// [`Error::DimensionMismatch`], [`Error::NonFinite`], [`Error::OutOfRange`] (L2, dot:
+    /// see [`crate::metric::value_limit`]), [`Error::ZeroVector`] (cosine),
     /// [`Error::DuplicateKey`], [`Error::InvalidArgument`] past `u32::MAX` vectors.
     pub fn add(&mut self, key: u64, vector: &[f32]) -> Result<()> {
         self.add_batch(&[key], vector)
@@ -235,7 +236,7 @@ impl GalleryBuilder {
             .enumerate()
             .try_for_each(|(i, row)| {
                 let what = || format!("vector row {}", base + i);
-                check_finite(row, what)?;
+                check_input(self.metric, self.element_type, row, what)?;
                 if self.metric == Metric::Cosine {
                     normalize_in_place(row, what)?;
                 }
@@ -283,7 +284,26 @@ impl GalleryBuilder {
         m.to_string()
     }
 
+    /// With `f16` storage chosen after the rows were added: every value must fit `f16`
+    /// (a larger one would be stored as an infinity).
+    fn check_storage_range(&self) -> Result<()> {
+        if self.element_type != ElementType::F16 {
+            return Ok(());
+        }
+        let limit = value_limit(self.metric, self.element_type, self.dims);
+        match self.vectors.iter().position(|x| !within(*x, limit)) {
+            None => Ok(()),
+            Some(i) => Err(Error::OutOfRange {
+                what: format!("vector row {} (f16 storage)", i / self.dims),
+                index: i % self.dims,
+                value: self.vectors[i],
+                limit,
+            }),
+        }
+    }
+
     fn with_parts<T>(&self, f: impl FnOnce(&Parts<'_>) -> Result<T>) -> Result<T> {
+        self.check_storage_range()?;
         let key_index = self.key_index();
         let graph = match (&self.hnsw, &self.base_graph) {
             (Some(p), Some(base)) => {
@@ -351,7 +371,9 @@ impl GalleryBuilder {
     /// [`Error::Io`] on any file-system failure (the temporary file is removed);
     /// [`Error::Locked`] if a writer holds the existing file; [`Error::Permission`] if
     /// it is write-protected or its owner cannot be kept; [`Error::Changed`] if it was
-    /// replaced by another process meanwhile.
+    /// replaced by another process meanwhile;
+    /// [`Error::OutOfRange`] (nothing written) if the element type is `f16`, chosen after
+    /// rows were added, and a value of an L2 or dot row exceeds 65,504.
     pub fn write(&self, path: impl AsRef<Path>) -> Result<u64> {
         self.with_parts(|p| writer::write_atomic(p, path.as_ref()))
     }
@@ -371,7 +393,8 @@ impl GalleryBuilder {
     /// Builds the gallery in memory, with the same bytes a file would hold.
     ///
     /// # Errors
-    /// Only on internal inconsistencies (reported as [`Error::Corrupt`]).
+    /// [`Error::OutOfRange`] as for [`GalleryBuilder::write`]; otherwise only on internal
+    /// inconsistencies (reported as [`Error::Corrupt`]).
     pub fn build_in_memory(&self) -> Result<Gallery> {
         self.with_parts(|p| {
             let len = writer::encoded_len(p)

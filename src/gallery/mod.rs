@@ -9,6 +9,7 @@ pub(crate) mod lock;
 pub(crate) mod rows;
 mod storage;
 pub(crate) mod target;
+mod verify;
 mod writer;
 
 use std::borrow::Cow;
@@ -299,9 +300,10 @@ impl Gallery {
         GraphView::parse(bytes, self.layout.count).map(Some)
     }
 
-    /// Checks every invariant of the HNSW graph (degrees, ids in range, entry point,
-    /// levels, reachability of every node from the entry point). `None` without a graph.
-    /// Cost: O(edges).
+    /// Checks every structural invariant of the HNSW graph (degrees, ids in range, entry
+    /// point, levels) and counts the nodes not reachable from the entry point
+    /// ([`GraphReport::unreachable`]; [`Gallery::verify`] fails if there are any). `None`
+    /// without a graph. Cost: O(nodes + edges).
     ///
     /// # Errors
     /// [`Error::Corrupt`] naming the first violated invariant.
@@ -357,52 +359,19 @@ impl Gallery {
 
     /// Checks every section checksum, the key index (sorted, unique, consistent with
     /// `KEYS`), that every stored value is finite and, with a graph, every graph invariant
-    /// of [`Gallery::graph_report`]. Cost: one pass over the file plus O(edges).
+    /// of [`Gallery::graph_report`] (including that every node is reachable from the entry
+    /// point). Cost: one pass over the file plus O(edges).
     ///
     /// # Errors
-    /// [`Error::ChecksumMismatch`] naming the damaged section, or [`Error::Corrupt`].
+    /// [`Error::ChecksumMismatch`] naming the damaged section, [`Error::NonFinite`] for a
+    /// stored NaN or infinity, [`Error::OutOfRange`] for a stored value beyond
+    /// [`crate::metric::value_limit`], or [`Error::Corrupt`] (e.g. unreachable graph nodes).
     pub fn verify(&self) -> Result<()> {
-        let bytes = self.storage.bytes();
-        for s in &self.layout.sections {
-            let start = usize::try_from(s.offset).map_err(|_| Error::corrupt("offset"))?;
-            let end = usize::try_from(s.offset + s.length).map_err(|_| Error::corrupt("offset"))?;
-            let region = bytes
-                .get(start..end)
-                .ok_or_else(|| Error::corrupt("section out of bounds"))?;
-            let computed = format::crc(region);
-            if computed != s.crc32c {
-                return Err(Error::ChecksumMismatch {
-                    region: s.name.into(),
-                    stored: s.crc32c,
-                    computed,
-                });
-            }
-        }
-        let v = self.view()?;
-        for (i, e) in v.key_index.iter().enumerate() {
-            if i > 0 && v.key_index[i - 1].key >= e.key {
-                return Err(Error::corrupt(format!(
-                    "KEY_INDEX not strictly sorted at entry {i}"
-                )));
-            }
-            let ok = usize::try_from(e.row).ok().and_then(|r| v.keys.get(r)) == Some(&e.key);
-            if !ok {
-                return Err(Error::corrupt(format!(
-                    "KEY_INDEX entry {i} disagrees with KEYS"
-                )));
-            }
-        }
-        let exact = v.exact.map(Rows::F32);
-        for (what, rows) in [("stored vector", Some(v.rows)), ("stored f32 row", exact)] {
-            if let Some((row, index)) = rows.and_then(|r| r.first_non_finite(v.dims)) {
-                return Err(Error::NonFinite {
-                    what: format!("{what} row {row}"),
-                    index,
-                });
-            }
-        }
+        self.check_checksums(|_| true)?;
+        self.check_key_index()?;
+        self.check_values()?;
         if let Some(g) = self.graph()? {
-            hnsw::check(&g)?;
+            hnsw::check_strict(&g)?;
         }
         Ok(())
     }
@@ -435,7 +404,8 @@ impl Gallery {
     /// (`params.threads`).
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`], [`Error::NonFinite`], [`Error::ZeroVector`] (cosine)
+    /// [`Error::DimensionMismatch`], [`Error::NonFinite`], [`Error::OutOfRange`] (L2, dot:
+    /// see [`crate::metric::value_limit`]), [`Error::ZeroVector`] (cosine)
     /// for a bad query; [`Error::InvalidArgument`] for bad parameters.
     pub fn search(&self, query: &[f32], params: &SearchParams<'_>) -> Result<Vec<Hit>> {
         params.validate()?;

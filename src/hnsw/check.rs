@@ -87,6 +87,24 @@ pub(crate) fn check(g: &GraphView<'_>) -> Result<GraphReport> {
     Ok(report)
 }
 
+/// [`check`], and also fails if any node cannot be reached from the entry point on layer 0
+/// (a search could never return it): what `Gallery::verify` and a commit that would copy
+/// the graph require. Cost: O(nodes + edges), one breadth-first walk.
+///
+/// # Errors
+/// As [`check`]; [`Error::Corrupt`] naming how many nodes are unreachable.
+pub(crate) fn check_strict(g: &GraphView<'_>) -> Result<GraphReport> {
+    let report = check(g)?;
+    if report.unreachable > 0 {
+        return Err(Error::corrupt(format!(
+            "GRAPH section: {} of {} nodes are unreachable from the entry point on layer 0 \
+             (searches can never return them); `vecmatch compact` rebuilds the graph",
+            report.unreachable, report.nodes
+        )));
+    }
+    Ok(report)
+}
+
 /// Which rows a breadth-first walk over layer 0 reaches from `entry`.
 fn reachable<'a>(n: usize, entry: usize, nbrs: impl Fn(usize) -> &'a [u32]) -> Vec<bool> {
     let mut seen = vec![false; n];

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::types::Metric;
 
 pub use check::GraphReport;
-pub(crate) use check::{check, repair};
+pub(crate) use check::{check, check_strict, repair};
 use graph::FrozenGraph;
 
 /// Parameters of the HNSW graph build.

@@ -153,6 +153,12 @@ fn walk(
     p: &SearchParams<'_>,
     dist: impl Fn(u32) -> f32,
 ) -> Vec<Cand> {
+    // A NaN distance (a damaged or forged file only) counts as +inf, as in `TopK`, so it
+    // can neither win a comparison nor rank first by `total_cmp` with its sign bit set.
+    let dist = |r: u32| {
+        let d = dist(r);
+        if d.is_nan() { f32::INFINITY } else { d }
+    };
     let n = view.count();
     let mut cur = g.header.entry_point;
     let mut cur_d = dist(cur);

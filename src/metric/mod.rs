@@ -16,7 +16,9 @@ mod normalize;
 pub mod scalar;
 mod simsimd_backend;
 
-pub use normalize::{check_finite, normalize_in_place, prepare_query};
+pub use normalize::{
+    check_finite, check_input, normalize_in_place, prepare_query, value_limit, within,
+};
 
 /// A kernel implementation the running CPU supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use crate::error::{Error, Result};
-use crate::types::Metric;
+use crate::types::{ElementType, Metric};
 
 /// Checks that every value is finite.
 ///
@@ -12,6 +12,63 @@ use crate::types::Metric;
 pub fn check_finite(v: &[f32], what: impl FnOnce() -> String) -> Result<()> {
     match v.iter().position(|x| !x.is_finite()) {
         None => Ok(()),
+        Some(index) => Err(Error::NonFinite {
+            what: what(),
+            index,
+        }),
+    }
+}
+
+/// The largest magnitude a component may have under `metric` with `dims` components when
+/// stored as `element_type` (queries: [`ElementType::F32`]), so that no distance overflows
+/// `f32`.
+///
+/// - [`Metric::Cosine`]: no limit beyond finiteness (vectors are normalised in `f64`
+///   first, so stored components are at most 1).
+/// - [`Metric::L2`] and [`Metric::Dot`]: `2^62 / sqrt(dims)`. Then every term
+///   `(a_i - b_i)^2 <= (2 * 2^62)^2 / dims`, so a squared distance or a dot product sums
+///   to at most `2^126`, a quarter of `f32::MAX` (headroom for rounding): about
+///   `2.4e17` at 384 dims, `4.6e18` at 1.
+/// - stored as [`ElementType::F16`] (L2 and dot): also at most 65,504, the largest finite
+///   `f16`.
+pub fn value_limit(metric: Metric, element_type: ElementType, dims: usize) -> f32 {
+    if metric == Metric::Cosine {
+        return f32::MAX;
+    }
+    let limit = (2f64.powi(62) / (dims.max(1) as f64).sqrt()) as f32;
+    match element_type {
+        ElementType::F16 => limit.min(half::f16::MAX.to_f32()),
+        _ => limit,
+    }
+}
+
+/// Whether `|x| <= limit` (`false` for NaN).
+#[inline]
+pub fn within(x: f32, limit: f32) -> bool {
+    x.abs() <= limit
+}
+
+/// Checks an input vector (before normalisation): every value finite and, for L2 and dot,
+/// within [`value_limit`] (`element_type`: the storage it goes to; queries use
+/// [`ElementType::F32`]).
+///
+/// # Errors
+/// [`Error::NonFinite`] or [`Error::OutOfRange`] naming `what` and the first bad index.
+pub fn check_input(
+    metric: Metric,
+    element_type: ElementType,
+    v: &[f32],
+    what: impl FnOnce() -> String,
+) -> Result<()> {
+    let limit = value_limit(metric, element_type, v.len());
+    match v.iter().position(|x| !within(*x, limit)) {
+        None => Ok(()),
+        Some(index) if v[index].is_finite() => Err(Error::OutOfRange {
+            what: what(),
+            index,
+            value: v[index],
+            limit,
+        }),
         Some(index) => Err(Error::NonFinite {
             what: what(),
             index,
@@ -50,7 +107,8 @@ pub fn normalize_in_place(v: &mut [f32], what: impl Fn() -> String) -> Result<()
 /// (normalised for [`Metric::Cosine`]; borrowed unchanged otherwise).
 ///
 /// # Errors
-/// [`Error::DimensionMismatch`], [`Error::NonFinite`], [`Error::ZeroVector`] (cosine).
+/// [`Error::DimensionMismatch`], [`Error::NonFinite`], [`Error::OutOfRange`] (L2, dot:
+/// see [`value_limit`]), [`Error::ZeroVector`] (cosine).
 pub fn prepare_query(metric: Metric, dims: usize, query: &[f32]) -> Result<Cow<'_, [f32]>> {
     if query.len() != dims {
         return Err(Error::DimensionMismatch {
@@ -58,7 +116,7 @@ pub fn prepare_query(metric: Metric, dims: usize, query: &[f32]) -> Result<Cow<'
             found: query.len(),
         });
     }
-    check_finite(query, || "query".into())?;
+    check_input(metric, ElementType::F32, query, || "query".into())?;
     if metric == Metric::Cosine {
         let mut q = query.to_vec();
         normalize_in_place(&mut q, || "query".into())?;
@@ -86,7 +144,39 @@ mod tests {
             prepare_query(Metric::Cosine, 2, &[0.0, 0.0]),
             Err(Error::ZeroVector { .. })
         ));
+        assert!(matches!(
+            prepare_query(Metric::L2, 2, &[1.0, 1e20]),
+            Err(Error::OutOfRange { index: 1, .. })
+        ));
+        assert!(prepare_query(Metric::Cosine, 2, &[1.0, 1e38]).is_ok());
         let q = prepare_query(Metric::Cosine, 2, &[3.0, 4.0]).unwrap();
         assert!((q[0] - 0.6).abs() < 1e-7 && (q[1] - 0.8).abs() < 1e-7);
+    }
+
+    #[test]
+    fn the_limit_keeps_distances_finite() {
+        for dims in [1, 2, 3, 384, 4096, 65_536] {
+            for metric in [Metric::L2, Metric::Dot] {
+                let b = value_limit(metric, ElementType::F32, dims);
+                let a = vec![b; dims];
+                let c = vec![-b; dims];
+                assert!(check_input(metric, ElementType::F32, &a, String::new).is_ok());
+                for (x, y) in [(&a, &c), (&a, &a)] {
+                    let d =
+                        crate::metric::distance_with(crate::metric::Backend::Scalar, metric, x, y);
+                    assert!(d.is_finite(), "{metric:?} {dims}: {d}");
+                    let d = crate::metric::distance(metric, x, y);
+                    assert!(d.is_finite(), "{metric:?} {dims}: {d}");
+                }
+                let mut over = a.clone();
+                over[dims - 1] = b * 1.001;
+                assert!(matches!(
+                    check_input(metric, ElementType::F32, &over, String::new),
+                    Err(Error::OutOfRange { .. })
+                ));
+            }
+        }
+        assert_eq!(value_limit(Metric::L2, ElementType::F16, 4), 65504.0);
+        assert_eq!(value_limit(Metric::Cosine, ElementType::F16, 4), f32::MAX);
     }
 }

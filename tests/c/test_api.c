@@ -280,6 +280,17 @@ static void test_build_and_search(const float *base, size_t rows, size_t dims,
                                          &len));
         CHECK(len == k && memcmp(out_keys, bk + qi * k, k * sizeof(uint64_t)) == 0);
     }
+    /* Thread counts beyond the machine (e.g. an uninitialised field) run with at most
+       4 x the available cores: same answers, promptly. */
+    uint64_t *tk = malloc(nq * k * sizeof(uint64_t));
+    vecmatch_search_params tp = bp;
+    tp.threads = SIZE_MAX;
+    CHECK_OK(vecmatch_gallery_search_batch(g, queries, nq, dims, &tp, tk, NULL, nq * k, bl));
+    CHECK(memcmp(tk, bk, nq * k * sizeof(uint64_t)) == 0);
+    tp.threads = 100000;
+    CHECK_OK(vecmatch_gallery_search(g, queries, dims, &tp, out_keys, out_d, 10, &len));
+    CHECK(len == k && memcmp(out_keys, bk, k * sizeof(uint64_t)) == 0);
+    free(tk);
     /* params NULL: k = capacity / n_queries; HNSW batch works too. */
     CHECK_OK(vecmatch_gallery_search_batch(h, queries, nq, dims, NULL, bk, NULL, nq * k, bl));
     for (size_t qi = 0; qi < nq; qi++) CHECK(bl[qi] == k);
@@ -373,6 +384,11 @@ static void test_bad_arguments(const float *base, size_t dims, const char *exact
     CHECK_STATUS(vecmatch_builder_add(b, 1, nan_v, dims), VECMATCH_ERR_NON_FINITE);
     nan_v[dims / 2] = INFINITY;
     CHECK_STATUS(vecmatch_builder_add(b, 1, nan_v, dims), VECMATCH_ERR_NON_FINITE);
+    /* Finite but so large that a dot product would overflow. */
+    nan_v[dims / 2] = 1e30f;
+    CHECK_STATUS(vecmatch_builder_add(b, 1, nan_v, dims), VECMATCH_ERR_OUT_OF_RANGE);
+    CHECK(strcmp(vecmatch_status_str(VECMATCH_ERR_OUT_OF_RANGE), "unknown status code") != 0);
+    nan_v[dims / 2] = INFINITY;
     CHECK_OK(vecmatch_builder_add(b, 1, q, dims));
     CHECK_STATUS(vecmatch_builder_add(b, 1, q, dims), VECMATCH_ERR_DUPLICATE_KEY);
     uint64_t two[2] = {2, 2};

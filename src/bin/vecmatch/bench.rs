@@ -13,7 +13,9 @@ use vecmatch::{
 
 use crate::input::{Matrix, read_ivecs, read_vectors};
 use crate::output::print;
-use crate::{CliError, parse_builder, parse_element_type, parse_metric, parse_pos, progress};
+use crate::{
+    CliError, parse_builder, parse_element_type, parse_metric, parse_pos, parse_threads, progress,
+};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -35,8 +37,9 @@ pub struct Args {
     /// Metric: cosine, dot (alias ip) or l2.
     #[arg(long, default_value = "dot", value_parser = parse_metric)]
     metric: Metric,
-    /// Thread counts to measure batch search and build with, e.g. 1,2.
-    #[arg(long, default_value = "1,2", value_delimiter = ',', value_parser = parse_pos)]
+    /// Thread counts to measure batch search and build with, e.g. 1,2 (each at most 4 ×
+    /// the available cores).
+    #[arg(long, default_value = "1,2", value_delimiter = ',', value_parser = parse_threads)]
     threads: Vec<usize>,
     /// Repeats of every timed operation (the median is reported).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use vecmatch::{Builder, ElementType, GalleryBuilder, HnswParams, Metric, Progress};
 
-use crate::input::{read_keys, read_vectors};
+use crate::input::{read_unique_keys, read_vectors};
 use crate::same_file::refuse_output_over_inputs;
 use crate::{CliError, parse_builder, parse_element_type, parse_metric, progress};
 
@@ -25,9 +25,9 @@ pub struct Args {
     /// Dimensions (required for raw float32 input; checked against other formats).
     #[arg(long)]
     dims: Option<usize>,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
-    threads: Option<u32>,
+    /// Worker threads (default: all cores; at most 4 × the available cores).
+    #[arg(long, value_parser = crate::parse_threads)]
+    threads: Option<usize>,
     /// Free-form text stored in the gallery's META section.
     #[arg(long)]
     note: Option<String>,
@@ -60,7 +60,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
     if let Some(t) = a.threads {
         // Only the global pool is used by the builder; size it once.
         let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(t as usize)
+            .num_threads(t)
             .build_global();
     }
     let mut inputs = vec![("--input", a.input.as_path())];
@@ -72,7 +72,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
     let n = m.rows();
     let keys: Vec<u64> = match &a.keys {
         Some(p) => {
-            let k = read_keys(p)?;
+            let k = read_unique_keys(p)?;
             if k.len() != n {
                 return Err(CliError::runtime(format!(
                     "{} holds {} keys but {} holds {n} vectors",

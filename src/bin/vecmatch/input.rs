@@ -17,9 +17,43 @@ impl Matrix {
     }
 }
 
+/// Inputs that are not regular files (pipes, FIFOs, character devices such as
+/// `/dev/stdin`) are read up to this many bytes, then refused: 1 GiB, or the value of
+/// the environment variable `VECMATCH_MAX_STREAM_BYTES`. A regular file is read whole
+/// (its size is known up front).
+pub const DEFAULT_STREAM_LIMIT: u64 = 1 << 30;
+
+fn stream_limit() -> u64 {
+    std::env::var("VECMATCH_MAX_STREAM_BYTES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(DEFAULT_STREAM_LIMIT)
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, CliError> {
-    std::fs::read(path)
-        .map_err(|e| CliError::runtime(format!("cannot read {}: {e}", path.display())))
+    use std::io::Read;
+    let cannot =
+        |e: std::io::Error| CliError::runtime(format!("cannot read {}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    if file.metadata().map_err(cannot)?.is_file() {
+        return std::fs::read(path).map_err(cannot);
+    }
+    // A stream: its length is unknown (`/dev/zero` never ends), so read with a bound.
+    let limit = stream_limit();
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > limit {
+        return Err(bad(
+            path,
+            format!(
+                "not a regular file and longer than {limit} bytes (the limit for streamed \
+                 input; set VECMATCH_MAX_STREAM_BYTES to raise it, or write it to a file)"
+            ),
+        ));
+    }
+    Ok(bytes)
 }
 
 fn bad(path: &Path, why: impl std::fmt::Display) -> CliError {
@@ -152,9 +186,34 @@ pub fn read_ivecs(path: &Path) -> Result<(usize, Vec<i32>), CliError> {
     Ok((d, vals.into_iter().map(|v| v as i32).collect()))
 }
 
+/// [`read_keys`], refusing a key given twice (naming it and the two places: lines of a
+/// text file, indices of a `.npy`), as `build` and `add` need.
+pub fn read_unique_keys(path: &Path) -> Result<Vec<u64>, CliError> {
+    let (keys, lines) = read_keys_at(path)?;
+    let mut first = std::collections::HashMap::with_capacity(keys.len());
+    for (i, &k) in keys.iter().enumerate() {
+        if let Some(j) = first.insert(k, i) {
+            let (what, a, b) = match &lines {
+                Some(l) => ("lines", l[j], l[i]),
+                None => ("indices", j, i),
+            };
+            return Err(bad(
+                path,
+                format!("key {k} is given twice ({what} {a} and {b}); keys must be unique"),
+            ));
+        }
+    }
+    Ok(keys)
+}
+
 /// Reads keys: `.npy` of uint64 (or non-negative int64), 1-D; otherwise text with one
 /// integer per line (blank lines ignored).
 pub fn read_keys(path: &Path) -> Result<Vec<u64>, CliError> {
+    read_keys_at(path).map(|(k, _)| k)
+}
+
+/// [`read_keys`], with the line (1-based) of each key of a text file.
+fn read_keys_at(path: &Path) -> Result<(Vec<u64>, Option<Vec<usize>>), CliError> {
     let bytes = read(path)?;
     if ext(path) == "npy" {
         let npy = parse_npy(path, &bytes)?;
@@ -169,7 +228,7 @@ pub fn read_keys(path: &Path) -> Result<Vec<u64>, CliError> {
             b.copy_from_slice(c);
             b
         });
-        return match npy.descr.as_str() {
+        let keys = match npy.descr.as_str() {
             "<u8" => Ok(vals.map(u64::from_le_bytes).collect()),
             "<i8" => vals
                 .enumerate()
@@ -183,10 +242,12 @@ pub fn read_keys(path: &Path) -> Result<Vec<u64>, CliError> {
                 format!("keys must be uint64 ('<u8') or int64, found dtype {other}"),
             )),
         };
+        return keys.map(|k| (k, None));
     }
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| bad(path, "not UTF-8 text (use .npy for binary keys)"))?;
     let mut keys = Vec::new();
+    let mut lines = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let t = line.trim();
         if t.is_empty() {
@@ -198,8 +259,9 @@ pub fn read_keys(path: &Path) -> Result<Vec<u64>, CliError> {
                 format!("line {}: {t:?} is not a non-negative integer", i + 1),
             )
         })?);
+        lines.push(i + 1);
     }
-    Ok(keys)
+    Ok((keys, Some(lines)))
 }
 
 struct Npy<'a> {
@@ -239,11 +301,18 @@ fn parse_npy<'a>(path: &Path, bytes: &'a [u8]) -> Result<Npy<'a>, CliError> {
         .and_then(|s| s.split('\'').next())
         .ok_or_else(|| bad(path, "no dtype in .npy header"))?
         .to_string();
-    if field("fortran_order").is_some_and(|s| s.starts_with("True")) {
-        return Err(bad(
-            path,
-            "Fortran-order arrays are not supported (save with C order)",
-        ));
+    // Python writes `False`/`True`; hand-written headers may say `0`/`1`. Anything but
+    // C order (or a value we cannot read) is refused rather than read transposed.
+    match field("fortran_order") {
+        Some(v) if v.starts_with("False") || (v.starts_with('0') && !v.starts_with("0.")) => {}
+        Some(v) if v.starts_with("True") || v.starts_with('1') => {
+            return Err(bad(
+                path,
+                "Fortran-order arrays are not supported (save with C order, e.g. \
+                 numpy.ascontiguousarray)",
+            ));
+        }
+        _ => return Err(bad(path, "no readable 'fortran_order' in .npy header")),
     }
     let shape_s = field("shape")
         .and_then(|s| s.strip_prefix('('))
@@ -303,5 +372,14 @@ mod tests {
         assert_eq!(n.shape, vec![2, 3]);
         assert_eq!(n.descr, "<f4");
         assert!(parse_npy(Path::new("x.npy"), &b[..b.len() - 1]).is_err());
+        // The same header with other spellings of fortran_order.
+        for (value, ok) in [("0", true), ("True", false), ("1", false), ("yes", false)] {
+            let h = format!("{{'descr': '<f4', 'fortran_order': {value}, 'shape': (2, 3), }}");
+            let mut c = b"\x93NUMPY\x01\x00".to_vec();
+            c.extend_from_slice(&(h.len() as u16).to_le_bytes());
+            c.extend_from_slice(h.as_bytes());
+            c.extend_from_slice(&[0u8; 24]);
+            assert_eq!(parse_npy(Path::new("x.npy"), &c).is_ok(), ok, "{value}");
+        }
     }
 }

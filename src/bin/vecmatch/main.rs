@@ -78,6 +78,12 @@ fn parse_pos(s: &str) -> Result<usize, String> {
     }
 }
 
+/// Parses a thread count: a positive integer, clamped to [`vecmatch::thread_limit`]
+/// (4 × the available parallelism) like every thread count of the library.
+fn parse_threads(s: &str) -> Result<usize, String> {
+    parse_pos(s).map(|n| n.min(vecmatch::thread_limit()))
+}
+
 #[derive(Parser)]
 #[command(
     name = "vecmatch",

@@ -8,7 +8,7 @@ use std::time::Duration;
 use vecmatch::{Collection, CollectionOptions, CommitReport, Error};
 
 use crate::CliError;
-use crate::input::{read_keys, read_vectors};
+use crate::input::{read_keys, read_unique_keys, read_vectors};
 use crate::progress;
 
 #[derive(clap::Args)]
@@ -18,8 +18,9 @@ pub struct AddArgs {
     /// Vectors: .fvecs, .npy (float32, 2-D) or raw little-endian float32 (with --dims).
     #[arg(long)]
     input: PathBuf,
-    /// Keys: .npy of uint64, or text with one integer per line. An existing key has its
-    /// vector replaced. Default: the keys after the largest one in the gallery.
+    /// Keys: .npy of uint64, or text with one integer per line, each at most once. An
+    /// existing key has its vector replaced. Default: the keys after the largest one in
+    /// the gallery.
     #[arg(long)]
     keys: Option<PathBuf>,
     /// Dimensions (required for raw float32 input; checked against other formats).
@@ -120,7 +121,7 @@ pub fn run_add(a: AddArgs) -> Result<(), CliError> {
     let n = m.rows();
     let keys: Vec<u64> = match &a.keys {
         Some(p) => {
-            let k = read_keys(p)?;
+            let k = read_unique_keys(p)?;
             if k.len() != n {
                 return Err(CliError::runtime(format!(
                     "{} holds {} keys but {} holds {n} vectors",

@@ -39,6 +39,15 @@ pub fn write_results(
         }
         Format::Json => {
             for (q, hits) in results.iter().enumerate() {
+                // JSON has no infinity (serde_json would print `null`). Valid galleries and
+                // queries never give one (values are bounded at ingest); a damaged file may.
+                if let Some(h) = hits.iter().find(|h| !h.distance.is_finite()) {
+                    return Err(CliError::runtime(format!(
+                        "query {q}: the distance to key {} is {}, which JSON cannot hold; the \
+                         gallery holds values out of range (run `vecmatch verify`)",
+                        h.key, h.distance
+                    )));
+                }
                 let hits: Vec<_> = hits
                     .iter()
                     .map(|h| serde_json::json!({"key": h.key, "distance": h.distance}))
@@ -48,7 +57,7 @@ pub fn write_results(
             }
         }
         Format::Ivecs => {
-            let width = k.min(1 << 20);
+            let width = k.min(1 << 20); // the caller bounds k by the gallery size
             let dim =
                 i32::try_from(width).map_err(|_| CliError::usage("--k too large for ivecs"))?;
             for hits in results {

@@ -17,7 +17,8 @@ pub struct Args {
     /// Query vectors: .fvecs, .npy (float32, 2-D) or raw float32 (dims taken from the gallery).
     #[arg(long)]
     query: PathBuf,
-    /// Hits per query.
+    /// Hits per query (at most the gallery's size: `--format ivecs` writes that many
+    /// columns).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     k: u64,
     /// HNSW beam width (galleries with a graph): larger is slower and more accurate.
@@ -29,9 +30,9 @@ pub struct Args {
     /// Only return hits with distance <= D (range search; up to k hits).
     #[arg(long)]
     max_distance: Option<f32>,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    threads: Option<u64>,
+    /// Worker threads (default: all cores; at most 4 × the available cores).
+    #[arg(long, value_parser = crate::parse_threads)]
+    threads: Option<usize>,
     /// Galleries with f32 rows beside f16/i8 ones: re-rank the best k × this many rows of
     /// an exact scan (all ef rows of a graph beam) exactly; 0 = compact distances only.
     #[arg(long, default_value_t = vecmatch::DEFAULT_RESCORE as u64)]
@@ -56,11 +57,14 @@ pub fn run(a: Args) -> Result<(), CliError> {
         return Err(CliError::usage("--max-distance is NaN"));
     }
     let params = SearchParams {
-        k: a.k as usize,
+        // No query has more hits than the gallery has rows.
+        k: usize::try_from(a.k)
+            .unwrap_or(usize::MAX)
+            .min(g.len().max(1)),
         max_distance: a.max_distance,
         exact: a.exact,
         ef: a.ef as usize,
-        threads: a.threads.map(|t| t as usize),
+        threads: a.threads,
         rescore: a.rescore as usize,
         ..SearchParams::default()
     };
