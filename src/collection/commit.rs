@@ -100,13 +100,15 @@ pub(crate) fn recorded_meta(meta: Option<&str>) -> (Option<HnswParams>, Option<S
 }
 
 /// Writes the merged gallery of `snap` to `path` atomically. `graph`: build an HNSW graph
-/// with these parameters. Returns the report (without `duration`).
+/// with these parameters; `commit_id` is recorded in META as the file's identity (named by
+/// the write-ahead log). Returns the report (without `duration`).
 pub(crate) fn write_merged(
     snap: &Snapshot,
     path: &Path,
     graph: Option<HnswParams>,
     user: Option<String>,
     rebuild: bool,
+    commit_id: u64,
 ) -> Result<CommitReport> {
     let start = Instant::now();
     let (vectors, keys) = merged_rows(snap)?;
@@ -119,6 +121,7 @@ pub(crate) fn write_merged(
     if let Some(u) = user {
         b.user_meta(u);
     }
+    b.commit_id(commit_id);
     let mut graph_extended = false;
     if let Some(p) = graph {
         b.hnsw(p)?;

@@ -3,7 +3,10 @@
 
 mod commit;
 mod delta;
+mod durability;
 mod snapshot;
+mod wal;
+mod wal_writer;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -12,6 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use arc_swap::ArcSwap;
 
 pub use commit::CommitReport;
+pub use durability::Durability;
 
 use crate::error::{Error, Result};
 use crate::gallery::{Gallery, GalleryBuilder, OpenOptions, remove_stale_temps};
@@ -20,6 +24,7 @@ use crate::metric::{check_finite, normalize_in_place};
 use crate::types::{Hit, Metric, SearchParams};
 
 use snapshot::{Place, Snapshot};
+use wal_writer::WalWriter;
 
 /// Options of [`Collection::open_with`] and [`Collection::create`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -39,6 +44,9 @@ pub struct CollectionOptions {
     /// Verify every checksum and structure of the file at open (one pass over the file).
     /// Default `false`.
     pub verify: bool,
+    /// When acknowledged changes reach the disk: only at commits (default), or through
+    /// the write-ahead log `NAME.wal` (see [`Durability`]).
+    pub durability: Durability,
 }
 
 impl Default for CollectionOptions {
@@ -48,6 +56,7 @@ impl Default for CollectionOptions {
             auto_commit_deleted_fraction: Some(0.25),
             hnsw: None,
             verify: false,
+            durability: Durability::CommitOnly,
         }
     }
 }
@@ -86,6 +95,10 @@ struct State {
     /// While a commit writes the file: every change made since it took its snapshot, to
     /// be replayed onto the committed file's state.
     log: Option<Vec<Change>>,
+    /// The write-ahead log.
+    wal: WalWriter,
+    /// The identity of the committed file (named by the write-ahead log's header).
+    id: u64,
 }
 
 /// One change, as recorded for a running commit.
@@ -164,11 +177,21 @@ impl Collection {
     }
 
     /// Opens the gallery file at `path` as a collection. O(1) like [`Gallery::open`]
-    /// (unless `options.verify`). Temporary files that a killed commit left next to the
-    /// file are removed (those whose process is gone).
+    /// (unless `options.verify`), plus the replay of the write-ahead log `NAME.wal` if one
+    /// exists (whatever `options.durability`): its changes become pending changes,
+    /// searchable at once (O(size of the log)). Temporary files that a killed commit left
+    /// next to the file are removed (those whose process is gone).
+    ///
+    /// With a logging [`Durability`] and no log yet, an empty `NAME.wal` is created (with
+    /// the gallery's permission bits). A log left by a commit that was interrupted after
+    /// publishing the new file is rewritten without the records that file holds.
     ///
     /// # Errors
-    /// As [`Gallery::open`]; [`Error::InvalidArgument`] for options out of range.
+    /// As [`Gallery::open`]; [`Error::InvalidArgument`] for options out of range;
+    /// [`Error::WalCorrupt`] if the log is damaged before its end (a damaged or incomplete
+    /// last record is a torn write and is ignored); [`Error::WalMismatch`] if it holds
+    /// changes for another version of the file; [`Error::Io`] if it cannot be read or
+    /// written.
     pub fn open_with(path: impl AsRef<Path>, options: CollectionOptions) -> Result<Collection> {
         if let Some(f) = options.auto_commit_deleted_fraction
             && !(f > 0.0 && f <= 1.0)
@@ -180,6 +203,7 @@ impl Collection {
         if let Some(p) = &options.hnsw {
             p.validate()?;
         }
+        options.durability.validate()?;
         let path = path.as_ref().to_path_buf();
         remove_stale_temps(&path);
         let gallery = Gallery::open_with(
@@ -188,16 +212,21 @@ impl Collection {
                 verify_checksums: options.verify,
             },
         )?;
-        let snap = Snapshot::of(Arc::new(gallery));
+        let id = wal::identity(&gallery);
+        let dims = gallery.dims();
+        let mut st = State {
+            snap: Snapshot::of(Arc::new(gallery)),
+            live: HashMap::new(),
+            log: None,
+            wal: WalWriter::new(&path, dims, options.durability),
+            id,
+        };
+        st.recover()?;
         Ok(Collection {
             path,
             options,
-            current: ArcSwap::from_pointee(snap.clone()),
-            writer: Mutex::new(State {
-                snap,
-                live: HashMap::new(),
-                log: None,
-            }),
+            current: ArcSwap::from_pointee(st.snap.clone()),
+            writer: Mutex::new(st),
             committer: Mutex::new(()),
         })
     }
@@ -365,6 +394,7 @@ impl Collection {
                 "a collection holds at most 2^32-1 vectors".into(),
             ));
         }
+        st.wal.upsert(keys, &rows)?;
         let mut replaced = 0;
         for (&key, v) in keys.iter().zip(rows.chunks_exact(d)) {
             replaced += usize::from(st.upsert(key, v, d));
@@ -390,6 +420,14 @@ impl Collection {
     /// As [`Collection::delete`].
     pub fn delete_batch(&self, keys: &[u64]) -> Result<usize> {
         let mut st = self.state();
+        if st.wal.mode().logs() {
+            let live: Vec<u64> = keys
+                .iter()
+                .copied()
+                .filter(|&k| st.snap.place(k) != Place::Absent)
+                .collect();
+            st.wal.delete(&live)?;
+        }
         let mut deleted = 0;
         for &key in keys {
             if st.kill(key) {
@@ -423,6 +461,29 @@ impl Collection {
             self.commit_inner(false)?;
         }
         Ok(())
+    }
+
+    /// The current durability mode.
+    pub fn durability(&self) -> Durability {
+        self.state().wal.mode()
+    }
+
+    /// Changes the durability mode of this open collection. From `CommitOnly` to a logging
+    /// mode, the write-ahead log is written anew with every pending change (so that it
+    /// replays to the current state); between logging modes the log is fsynced now; to
+    /// `CommitOnly`, the log is fsynced and kept until the next commit (it replays to the
+    /// state at this call), and later changes are not logged. Cost: O(pending rows) when a
+    /// log is written.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a zero group interval; [`Error::Io`] if the log
+    /// cannot be written (the mode is then unchanged or `CommitOnly`-like until the next
+    /// successful call).
+    pub fn set_durability(&self, durability: Durability) -> Result<()> {
+        durability.validate()?;
+        let mut st = self.state();
+        let (id, snap) = (st.id, st.snap.clone());
+        st.wal.set_mode(durability, id, &snap)
     }
 
     /// Writes a new gallery file holding exactly the live rows (deleted and replaced
@@ -478,18 +539,28 @@ impl Collection {
                     ..CommitReport::default()
                 });
             }
+            // Announced (and fsynced) before the file is written: see `wal::recover`.
+            let next = wal::new_commit_id(st.id);
+            st.wal.announce_commit(next)?;
             st.log = Some(Vec::new());
-            snap
+            (snap, next)
         };
-        let written = self.write_file(&snap, force);
+        let (snap, next_id) = snap;
+        let written = self.write_file(&snap, force, next_id);
         let mut st = self.state();
         let log = st.log.take().unwrap_or_default();
         let (report, frozen) = written?;
         // The new file holds `snap`; replay what changed since onto it.
+        let wal = std::mem::replace(
+            &mut st.wal,
+            WalWriter::new(&self.path, snap.dims(), Durability::CommitOnly),
+        );
         let mut next = State {
             snap: Snapshot::of(frozen),
             live: HashMap::new(),
             log: None,
+            wal,
+            id: next_id,
         };
         let d = snap.dims();
         for change in log {
@@ -506,11 +577,24 @@ impl Collection {
         }
         *st = next;
         self.current.store(Arc::new(st.snap.clone()));
+        // Empty the log: what it held is in the file. Changes made while the file was
+        // written stay (rewritten from the state: deleted vectors are not copied).
+        let snap = st.snap.clone();
+        if st.wal.mode().logs() {
+            st.wal.rewrite(next_id, Some(&snap))?;
+        } else if st.wal.has_file() {
+            st.wal.rewrite(next_id, None)?;
+        }
         Ok(report)
     }
 
     /// Writes the merged file of `snap` and maps it.
-    fn write_file(&self, snap: &Snapshot, rebuild: bool) -> Result<(CommitReport, Arc<Gallery>)> {
+    fn write_file(
+        &self,
+        snap: &Snapshot,
+        rebuild: bool,
+        commit_id: u64,
+    ) -> Result<(CommitReport, Arc<Gallery>)> {
         let info = snap.frozen.info();
         let (recorded, user) = commit::recorded_meta(info.meta.as_deref());
         let graph = self.options.hnsw.or(if snap.frozen.has_graph() {
@@ -519,13 +603,60 @@ impl Collection {
             None
         });
         remove_stale_temps(&self.path);
-        let report = commit::write_merged(snap, &self.path, graph, user, rebuild)?;
+        let report = commit::write_merged(snap, &self.path, graph, user, rebuild, commit_id)?;
         let frozen = Arc::new(Gallery::open(&self.path)?);
         Ok((report, frozen))
     }
 }
 
 impl State {
+    /// Replays the write-ahead log, if there is one, and prepares it for appends.
+    fn recover(&mut self) -> Result<()> {
+        let path = self.wal.path().to_path_buf();
+        remove_stale_temps(&path);
+        if std::fs::symlink_metadata(&path).is_err() {
+            if self.wal.mode().logs() {
+                let snap = self.snap.clone();
+                self.wal.rewrite(self.id, Some(&snap))?;
+            }
+            return Ok(());
+        }
+        let (id, d) = (self.id, self.snap.dims());
+        let r = wal::recover(&path, d, id, |record| self.apply(record))?;
+        if r.start == wal::Start::Base {
+            self.wal.resume(r.valid_len, r.file_len)
+        } else {
+            // A commit published the file and was interrupted before emptying the log
+            // (or the log is an empty one of another file): finish its work.
+            let snap = self.snap.clone();
+            self.wal.rewrite(id, Some(&snap))
+        }
+    }
+
+    /// Applies one replayed record.
+    fn apply(&mut self, record: wal::Record) -> Result<()> {
+        let d = self.snap.dims();
+        match record {
+            wal::Record::Upsert { keys, vectors } => {
+                if self.snap.len().saturating_add(keys.len()) > u32::MAX as usize {
+                    return Err(Error::InvalidArgument(
+                        "the write-ahead log holds more than 2^32-1 vectors".into(),
+                    ));
+                }
+                for (&key, v) in keys.iter().zip(vectors.chunks_exact(d)) {
+                    self.upsert(key, v, d);
+                }
+            }
+            wal::Record::Delete(keys) => {
+                for key in keys {
+                    self.kill(key);
+                }
+            }
+            wal::Record::Commit(_) => {}
+        }
+        Ok(())
+    }
+
     /// Upserts `key` with the prepared vector `v`. Returns whether a live key was replaced.
     fn upsert(&mut self, key: u64, v: &[f32], d: usize) -> bool {
         let replaced = self.kill(key);

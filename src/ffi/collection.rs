@@ -52,6 +52,8 @@ impl vecmatch_collection_options {
             auto_commit_deleted_fraction: (f != 0.0).then_some(f),
             hnsw: self.use_hnsw.then(|| self.hnsw.to_rust()),
             verify: self.verify,
+            // Set on the open handle: `vecmatch_collection_set_durability`.
+            durability: crate::Durability::CommitOnly,
         })
     }
 }

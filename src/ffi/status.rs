@@ -44,6 +44,12 @@ pub enum vecmatch_status {
     VECMATCH_ERR_CHECKSUM_MISMATCH = 205,
     /// The file is structurally invalid.
     VECMATCH_ERR_CORRUPT = 206,
+    /// A collection's write-ahead log (`NAME.wal`) is damaged before its end (a damaged
+    /// last record is a torn write and is ignored instead).
+    VECMATCH_ERR_WAL_CORRUPT = 210,
+    /// A collection's write-ahead log holds changes for another version of the gallery
+    /// file: it is not replayed and the collection is not opened.
+    VECMATCH_ERR_WAL_MISMATCH = 211,
     /// The requested key is not present.
     VECMATCH_ERR_KEY_NOT_FOUND = 300,
     /// A Rust panic was caught at the API boundary (a bug in vecmatch; please report it).
@@ -55,7 +61,7 @@ pub enum vecmatch_status {
 use vecmatch_status::*;
 
 /// All codes, for lookups from a raw integer.
-const ALL: [vecmatch_status; 19] = [
+const ALL: [vecmatch_status; 21] = [
     VECMATCH_OK,
     VECMATCH_ERR_NULL_POINTER,
     VECMATCH_ERR_INVALID_ARGUMENT,
@@ -72,6 +78,8 @@ const ALL: [vecmatch_status; 19] = [
     VECMATCH_ERR_TRUNCATED,
     VECMATCH_ERR_CHECKSUM_MISMATCH,
     VECMATCH_ERR_CORRUPT,
+    VECMATCH_ERR_WAL_CORRUPT,
+    VECMATCH_ERR_WAL_MISMATCH,
     VECMATCH_ERR_KEY_NOT_FOUND,
     VECMATCH_ERR_PANIC,
     VECMATCH_ERR_INTERNAL,
@@ -102,6 +110,8 @@ impl vecmatch_status {
             VECMATCH_ERR_TRUNCATED => c"truncated gallery file",
             VECMATCH_ERR_CHECKSUM_MISMATCH => c"checksum mismatch: the file is damaged",
             VECMATCH_ERR_CORRUPT => c"corrupt gallery file",
+            VECMATCH_ERR_WAL_CORRUPT => c"damaged write-ahead log",
+            VECMATCH_ERR_WAL_MISMATCH => c"write-ahead log of another gallery file",
             VECMATCH_ERR_KEY_NOT_FOUND => c"key not found",
             VECMATCH_ERR_PANIC => c"internal panic (a bug in vecmatch)",
             VECMATCH_ERR_INTERNAL => c"internal error",
@@ -126,6 +136,8 @@ impl From<&Error> for vecmatch_status {
             Error::ZeroVector { .. } => VECMATCH_ERR_ZERO_VECTOR,
             Error::DuplicateKey(_) => VECMATCH_ERR_DUPLICATE_KEY,
             Error::InvalidArgument(_) => VECMATCH_ERR_INVALID_ARGUMENT,
+            Error::WalCorrupt { .. } => VECMATCH_ERR_WAL_CORRUPT,
+            Error::WalMismatch { .. } => VECMATCH_ERR_WAL_MISMATCH,
         }
     }
 }
