@@ -13,8 +13,7 @@ use std::time::Duration;
 
 use common::Rng;
 use vecmatch::{
-    Collection, CollectionOptions, Durability, Error, Gallery, GalleryBuilder, Metric,
-    SearchParams,
+    Collection, CollectionOptions, Durability, Error, Gallery, GalleryBuilder, Metric, SearchParams,
 };
 
 const D: usize = 8;
@@ -219,7 +218,11 @@ fn a_log_of_another_gallery_file_is_refused_unless_it_is_empty() {
             other => panic!("expected WalMismatch, got {other:?}"),
         }
     }
-    assert_eq!(std::fs::read(wal_of(&path)).unwrap(), log, "the log is kept");
+    assert_eq!(
+        std::fs::read(wal_of(&path)).unwrap(),
+        log,
+        "the log is kept"
+    );
     // Other dimensions: refused too.
     std::fs::remove_file(&path).unwrap();
     let mut b = GalleryBuilder::new(D + 1, Metric::L2).unwrap();
@@ -267,7 +270,10 @@ fn deleted_vectors_are_gone_from_the_log_and_the_file_after_the_commit() {
         c.add(4, &kept).unwrap();
         c.add(3, &[0.5; D]).unwrap(); // replaces a committed row
         let wal = std::fs::read(wal_of(&path)).unwrap();
-        assert!(contains_bytes(&wal, &pending), "{mode:?}: the log holds the row");
+        assert!(
+            contains_bytes(&wal, &pending),
+            "{mode:?}: the log holds the row"
+        );
         c.delete(1).unwrap();
         c.delete(2).unwrap();
         c.commit().unwrap();
@@ -281,9 +287,15 @@ fn deleted_vectors_are_gone_from_the_log_and_the_file_after_the_commit() {
             ("replaced", &replaced),
         ] {
             assert!(!contains_bytes(&wal, v), "{mode:?}: {name} row in the log");
-            assert!(!contains_bytes(&file, v), "{mode:?}: {name} row in the file");
+            assert!(
+                !contains_bytes(&file, v),
+                "{mode:?}: {name} row in the file"
+            );
         }
-        assert!(contains_bytes(&file, &kept), "{mode:?}: the search is sound");
+        assert!(
+            contains_bytes(&file, &kept),
+            "{mode:?}: the search is sound"
+        );
         drop(c);
         let c = Collection::open(&path).unwrap();
         assert_eq!(c.len(), 3);
@@ -362,8 +374,15 @@ fn the_cli_folds_a_log_into_the_file() {
         .arg(&keys)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(!wal_of(&path).exists(), "the commit-only CLI removes the emptied log");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !wal_of(&path).exists(),
+        "the commit-only CLI removes the emptied log"
+    );
     let g = Gallery::open(&path).unwrap();
     assert_eq!(g.keys(), &[3]);
     // `add` without keys picks keys past the pending ones too.
@@ -381,7 +400,11 @@ fn the_cli_folds_a_log_into_the_file() {
         .arg(&input)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut keys = Gallery::open(&path).unwrap().keys().to_vec();
     keys.sort_unstable();
     assert_eq!(keys, [3, 10, 11]);

@@ -127,9 +127,7 @@ fn reopened(path: &Path, plan: &[Step]) -> BTreeMap<u64, Vec<f32>> {
         })
         .max()
         .unwrap_or(0);
-    let m: BTreeMap<u64, Vec<f32>> = (0..=max)
-        .filter_map(|k| c.get(k).map(|v| (k, v)))
-        .collect();
+    let m: BTreeMap<u64, Vec<f32>> = (0..=max).filter_map(|k| c.get(k).map(|v| (k, v))).collect();
     assert_eq!(m.len(), c.len(), "keys outside the plan");
     m
 }
@@ -199,7 +197,7 @@ fn acknowledged_changes_survive_sigkill() {
             );
             in_flight += 1;
         }
-        if Collection::open(&path).unwrap().gallery().len() > 0 {
+        if !Collection::open(&path).unwrap().gallery().is_empty() {
             commits_seen += 1;
         }
     }

@@ -111,7 +111,10 @@ impl Syncer {
         let thread = std::thread::Builder::new()
             .name("vecmatch-wal-sync".into())
             .spawn(move || run(&s, interval))
-            .map_err(|e| Error::Io { path: None, source: e })?;
+            .map_err(|e| Error::Io {
+                path: None,
+                source: e,
+            })?;
         Ok(Syncer {
             shared,
             thread: Some(thread),

@@ -744,8 +744,15 @@ mod tests {
         assert_eq!(c.stats().pending_rows, 1, "key 1 is not replayed again");
         let bytes = std::fs::read(&wal).unwrap();
         let needle: Vec<u8> = secret.iter().flat_map(|x| x.to_le_bytes()).collect();
-        assert!(!bytes.windows(8).any(|w| w == needle), "the deleted row left the log");
-        assert_eq!(bytes[16..24], id.to_le_bytes(), "the log's base is the new file");
+        assert!(
+            !bytes.windows(8).any(|w| w == needle),
+            "the deleted row left the log"
+        );
+        assert_eq!(
+            bytes[16..24],
+            id.to_le_bytes(),
+            "the log's base is the new file"
+        );
         drop(c);
         // And again: the rewritten log replays the same state.
         let c = Collection::open(&path).unwrap();

@@ -83,7 +83,8 @@ fn record_crc(kind: &[u8], len: &[u8], payload: &[u8]) -> u32 {
 pub(crate) fn encode_upsert(keys: &[u64], vectors: &[f32]) -> Vec<u8> {
     let mut p = Vec::with_capacity(8 + keys.len() * 8 + vectors.len() * 4);
     p.extend_from_slice(&(keys.len() as u64).to_le_bytes());
-    keys.iter().for_each(|k| p.extend_from_slice(&k.to_le_bytes()));
+    keys.iter()
+        .for_each(|k| p.extend_from_slice(&k.to_le_bytes()));
     vectors
         .iter()
         .for_each(|x| p.extend_from_slice(&x.to_le_bytes()));
@@ -94,7 +95,8 @@ pub(crate) fn encode_upsert(keys: &[u64], vectors: &[f32]) -> Vec<u8> {
 pub(crate) fn encode_delete(keys: &[u64]) -> Vec<u8> {
     let mut p = Vec::with_capacity(8 + keys.len() * 8);
     p.extend_from_slice(&(keys.len() as u64).to_le_bytes());
-    keys.iter().for_each(|k| p.extend_from_slice(&k.to_le_bytes()));
+    keys.iter()
+        .for_each(|k| p.extend_from_slice(&k.to_le_bytes()));
     frame(KIND_DELETE, &p)
 }
 
@@ -154,7 +156,11 @@ fn decode(kind: u32, payload: &[u8], dims: usize) -> Option<Record> {
         return None;
     }
     let n = count as usize;
-    let keys = || (0..n).map(|i| u64_at(payload, 8 + 8 * i)).collect::<Vec<u64>>();
+    let keys = || {
+        (0..n)
+            .map(|i| u64_at(payload, 8 + 8 * i))
+            .collect::<Vec<u64>>()
+    };
     Some(match kind {
         KIND_UPSERT => {
             let at = 8 + 8 * n;
@@ -296,7 +302,11 @@ pub(crate) fn recover(
     }
     file.read_exact(&mut head).map_err(|e| Error::io(path, e))?;
     if head[0..8] != MAGIC {
-        return Err(damaged(path, 0, "not a vecmatch write-ahead log (bad magic)"));
+        return Err(damaged(
+            path,
+            0,
+            "not a vecmatch write-ahead log (bad magic)",
+        ));
     }
     if crc32c::crc32c(&head[..28]) != u32_at(&head, 28) {
         return Err(damaged(path, 0, "header checksum mismatch"));
@@ -512,7 +522,9 @@ mod tests {
         let e = collect(&path, 2, 1).unwrap_err();
         let at = HEADER_LEN + a.len() as u64;
         match &e {
-            Error::WalCorrupt { offset, path: p, .. } => {
+            Error::WalCorrupt {
+                offset, path: p, ..
+            } => {
                 assert_eq!(*offset, at);
                 assert_eq!(p, &path);
             }
