@@ -121,9 +121,13 @@ enum Change {
 /// were only added) or rebuilt, publishes it atomically
 /// (temporary file, fsync, rename, directory fsync) and switches new searches to it.
 ///
-/// **Pending changes live in memory only**: if the process ends before a commit, they
-/// are lost and the file holds the last committed state (a crash during a commit leaves
-/// the old file or the new one, complete). Dropping a collection discards them too.
+/// **Durability** ([`CollectionOptions::durability`]): by default pending changes live in
+/// memory only — if the process ends before a commit, they are lost and the file holds
+/// the last committed state; dropping a collection discards them too. With
+/// [`Durability::Group`] or [`Durability::Always`] every change is written to the
+/// write-ahead log `NAME.wal` before the call returns (and fsynced before it returns, or
+/// within the group interval), replayed by the next open, and emptied by each commit. In
+/// every mode a crash during a commit leaves the old file or the new one, complete.
 ///
 /// # Concurrency
 /// `Collection` is `Send + Sync` and every method takes `&self`.
