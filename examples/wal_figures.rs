@@ -114,15 +114,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .into_iter()
             .enumerate()
         {
-            let v = throughput(
-                dir,
-                &format!("t{j}.vmg"),
-                d,
-                &data,
-                mode,
-                batch,
-                max_rows,
-            )?;
+            let v = throughput(dir, &format!("t{j}.vmg"), d, &data, mode, batch, max_rows)?;
             if mode == Durability::CommitOnly {
                 base[j] = v;
             }

@@ -515,6 +515,13 @@ impl Collection {
     /// [`Error::Io`] if the file cannot be written or reopened. On error the changes stay
     /// pending and searches go on as before (if only the reopening failed, the file
     /// already holds the merged rows: the same contents).
+    ///
+    /// With a write-ahead log, a commit first appends (and fsyncs) a record announcing
+    /// the new file, and after publishing it replaces the log atomically by one holding
+    /// only the changes made meanwhile (so deleted vectors leave the log too); in
+    /// `CommitOnly` mode an existing log is removed. If only that last step fails, its
+    /// error is returned with the new file and state in place, and the old log still
+    /// replays correctly onto the new file (ARCHITECTURE.md, "Write-ahead log").
     pub fn commit(&self) -> Result<CommitReport> {
         self.commit_inner(false)
     }
@@ -533,7 +540,7 @@ impl Collection {
             .committer
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let snap = {
+        let (snap, next_id) = {
             let mut st = self.state();
             let snap = st.snap.clone();
             let pending = snap.delta.len() > 0 || snap.frozen_dead_count > 0;
@@ -549,7 +556,6 @@ impl Collection {
             st.log = Some(Vec::new());
             (snap, next)
         };
-        let (snap, next_id) = snap;
         let written = self.write_file(&snap, force, next_id);
         let mut st = self.state();
         let log = st.log.take().unwrap_or_default();

@@ -412,10 +412,17 @@ pub(crate) fn recover(
 }
 
 /// The offset of the first valid record that starts after `bad` (at a multiple of 8 bytes
-/// past it), if any. Reads the rest of the file: only on the damage path.
+/// past it), if any. Reads the rest of the file (only when a record is bad: at most one
+/// record's bytes for a torn tail).
 fn valid_record_after(path: &Path, bad: u64, dims: usize) -> Result<Option<u64>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let rest = bytes.get(bad as usize..).unwrap_or_default();
+    use std::io::{Seek, SeekFrom};
+    let mut rest = Vec::new();
+    File::open(path)
+        .and_then(|mut f| {
+            f.seek(SeekFrom::Start(bad))?;
+            f.read_to_end(&mut rest)
+        })
+        .map_err(|e| Error::io(path, e))?;
     Ok((8..rest.len())
         .step_by(8)
         .find(|&p| valid_record_at(&rest[p..], dims).is_some())
