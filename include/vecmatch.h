@@ -120,6 +120,15 @@ typedef enum {
      * owner or group cannot be kept by this process.
      */
     VECMATCH_ERR_PERMISSION = 207,
+     * A collection's write-ahead log (`NAME.wal`) is damaged before its end (a damaged
+     * last record is a torn write and is ignored instead).
+     */
+    VECMATCH_ERR_WAL_CORRUPT = 210,
+    /**
+     * A collection's write-ahead log holds changes for another version of the gallery
+     * file: it is not replayed and the collection is not opened.
+     */
+    VECMATCH_ERR_WAL_MISMATCH = 211,
     /**
      * The requested key is not present.
      */
@@ -187,6 +196,29 @@ typedef enum {
 } vecmatch_element_type;
 
 /**
+ * When a collection's acknowledged changes reach the disk (see
+ * `vecmatch_collection_set_durability`).
+ */
+typedef enum {
+    /**
+     * Pending changes live in memory only until a commit (the default): a crash loses
+     * them. No log is written.
+     */
+    VECMATCH_DURABILITY_COMMIT_ONLY = 0,
+    /**
+     * Each change is written to `NAME.wal` before the call returns and fsynced at most
+     * `group_interval_ms` later by a background thread: a process crash loses nothing
+     * acknowledged, a machine crash at most the last interval's changes.
+     */
+    VECMATCH_DURABILITY_GROUP = 1,
+    /**
+     * Each change is written to `NAME.wal` and fsynced before the call returns: nothing
+     * acknowledged is lost.
+     */
+    VECMATCH_DURABILITY_ALWAYS = 2,
+} vecmatch_durability;
+
+/**
  * A gallery under construction (opaque). Not thread-safe: use one builder from one thread
  * at a time (different builders on different threads are fine).
  */
@@ -196,7 +228,8 @@ typedef struct vecmatch_builder vecmatch_builder;
  * A mutable collection (opaque). Every function may be called from any number of threads
  * at once on the same handle: searches and lookups never block; adds and deletes are
  * serialised internally; a commit runs while searches go on. Pending (uncommitted)
- * changes live in memory only and are lost if the process ends before a commit.
+ * changes live in memory only and are lost if the process ends before a commit, unless
+ * `vecmatch_collection_set_durability` turned the write-ahead log on.
  */
 typedef struct vecmatch_collection vecmatch_collection;
 
@@ -497,7 +530,9 @@ vecmatch_status vecmatch_collection_create(const char *path,
                                            vecmatch_collection **out);
 
 /**
- * Releases a collection; pending (uncommitted) changes are discarded. NULL is a no-op.
+ * Releases a collection; pending (uncommitted) changes are discarded from memory (with a
+ * logging durability they stay in `NAME.wal` and come back at the next open; group mode
+ * fsyncs the log here). NULL is a no-op.
  *
  * # Safety
  * `collection` NULL or a handle not freed before, used by no other thread during or
@@ -648,6 +683,25 @@ vecmatch_status vecmatch_collection_search_batch(const vecmatch_collection *coll
                                                  float *distances,
                                                  size_t capacity,
                                                  size_t *out_lens);
+
+/**
+ * Sets when the collection's acknowledged adds and deletes reach the disk.
+ * `group_interval_ms` is the longest time a change stays unsynced with
+ * `VECMATCH_DURABILITY_GROUP` (at least 1) and is ignored otherwise.
+ *
+ * Switching from commit-only to a logging mode writes the write-ahead log `NAME.wal`
+ * anew with every pending change (O(pending rows)); to commit-only, the log is fsynced
+ * and kept until the next commit, and later changes are not logged. Whatever the mode, a
+ * collection opens by replaying an existing `NAME.wal` (`VECMATCH_ERR_WAL_CORRUPT` if it
+ * is damaged before its end, `VECMATCH_ERR_WAL_MISMATCH` if it belongs to another version
+ * of the file), and a commit empties it. On error the mode is unchanged.
+ *
+ * # Safety
+ * `collection` NULL or a live handle. Thread-safe (serialised with adds and deletes).
+ */
+vecmatch_status vecmatch_collection_set_durability(vecmatch_collection *collection,
+                                                   vecmatch_durability durability,
+                                                   uint32_t group_interval_ms);
 
 /**
  * Opens the gallery file at `path` by memory map, validating its header and section table

@@ -131,6 +131,29 @@ pub enum Error {
         /// What stands in the way.
         reason: String,
     },
+    /// A collection's write-ahead log (`NAME.wal`) is damaged before its end: a record
+    /// whose checksum or shape is wrong is followed by valid records (a damaged last
+    /// record is a torn write and is ignored instead), or its header is damaged. Nothing
+    /// was changed; the gallery file itself is intact.
+    #[error("damaged write-ahead log {} at byte {offset}: {reason}", path.display())]
+    WalCorrupt {
+        /// The log file.
+        path: PathBuf,
+        /// Byte offset of the damaged record (0: the header).
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A collection's write-ahead log (`NAME.wal`) holds changes for another version of
+    /// the gallery file (or other dimensions): it is not replayed, and the collection is
+    /// not opened. Nothing was changed.
+    #[error("write-ahead log {} does not belong to this gallery file: {reason}", path.display())]
+    WalMismatch {
+        /// The log file.
+        path: PathBuf,
+        /// Why it does not apply.
+        reason: String,
+    },
 }
 
 /// `x` in plain notation below 10^7, in scientific notation above.

@@ -41,7 +41,7 @@ mod rescore;
 mod topk;
 mod types;
 
-pub use collection::{Collection, CollectionOptions, CollectionStats, CommitReport};
+pub use collection::{Collection, CollectionOptions, CollectionStats, CommitReport, Durability};
 pub use error::{Error, Result};
 pub use gallery::{Gallery, GalleryBuilder, GalleryInfo, OpenOptions, SectionInfo};
 pub use hnsw::{Builder, GraphReport, HnswParams, Progress};

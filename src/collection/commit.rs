@@ -112,13 +112,15 @@ pub(crate) struct Target<'a> {
 }
 
 /// Writes the merged gallery of `snap` to `target` atomically. `graph`: build an HNSW
-/// graph with these parameters. Returns the report and the new file's identity.
+/// graph with these parameters; `commit_id` is recorded in META as the file's identity (named
+/// by the write-ahead log). Returns the report and the new file's identity.
 pub(crate) fn write_merged(
     snap: &Snapshot,
     target: &Target<'_>,
     graph: Option<HnswParams>,
     user: Option<String>,
     rebuild: bool,
+    commit_id: u64,
 ) -> Result<(CommitReport, Option<FileId>)> {
     let start = Instant::now();
     let (vectors, keys) = merged_rows(snap)?;
@@ -136,6 +138,7 @@ pub(crate) fn write_merged(
     if let Some(u) = user {
         b.user_meta(u);
     }
+    b.commit_id(commit_id);
     if let Some(p) = graph {
         b.hnsw(p)?;
     }

@@ -4,7 +4,10 @@
 mod commit;
 mod delta;
 mod integrity;
+mod durability;
 mod snapshot;
+mod wal;
+mod wal_writer;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,6 +17,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 
 pub use commit::CommitReport;
+pub use durability::Durability;
 
 use crate::error::{Error, Result};
 use crate::gallery::lock::WriterLock;
@@ -24,6 +28,7 @@ use crate::metric::{check_input, normalize_in_place};
 use crate::types::{Hit, Metric, SearchParams};
 
 use snapshot::{Place, Snapshot};
+use wal_writer::WalWriter;
 
 /// Options of [`Collection::open_with`] and [`Collection::create`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,6 +53,9 @@ pub struct CollectionOptions {
     /// first. Default `None` (a second writer is usually a mistake worth reporting, and a
     /// caller that expects contention can choose its own wait).
     pub lock_timeout: Option<Duration>,
+    /// When acknowledged changes reach the disk: only at commits (default), or through
+    /// the write-ahead log `NAME.wal` (see [`Durability`]).
+    pub durability: Durability,
 }
 
 impl Default for CollectionOptions {
@@ -58,6 +66,7 @@ impl Default for CollectionOptions {
             hnsw: None,
             verify: false,
             lock_timeout: None,
+            durability: Durability::CommitOnly,
         }
     }
 }
@@ -96,6 +105,10 @@ struct State {
     /// While a commit writes the file: every change made since it took its snapshot, to
     /// be replayed onto the committed file's state.
     log: Option<Vec<Change>>,
+    /// The write-ahead log.
+    wal: WalWriter,
+    /// The identity of the committed file (named by the write-ahead log's header).
+    id: u64,
 }
 
 /// One change, as recorded for a running commit.
@@ -118,9 +131,13 @@ enum Change {
 /// were only added) or rebuilt, publishes it atomically
 /// (temporary file, fsync, rename, directory fsync) and switches new searches to it.
 ///
-/// **Pending changes live in memory only**: if the process ends before a commit, they
-/// are lost and the file holds the last committed state (a crash during a commit leaves
-/// the old file or the new one, complete). Dropping a collection discards them too.
+/// **Durability** ([`CollectionOptions::durability`]): by default pending changes live in
+/// memory only — if the process ends before a commit, they are lost and the file holds
+/// the last committed state; dropping a collection discards them too. With
+/// [`Durability::Group`] or [`Durability::Always`] every change is written to the
+/// write-ahead log `NAME.wal` before the call returns (and fsynced before it returns, or
+/// within the group interval), replayed by the next open, and emptied by each commit. In
+/// every mode a crash during a commit leaves the old file or the new one, complete.
 ///
 /// # Concurrency
 /// `Collection` is `Send + Sync` and every method takes `&self`.
@@ -193,13 +210,23 @@ impl Collection {
     }
 
     /// Opens the gallery file at `path` as a collection. O(1) like [`Gallery::open`]
-    /// (unless `options.verify`). Temporary files that a killed commit left next to the
-    /// file are removed (those whose process is gone).
+    /// (unless `options.verify`), plus the replay of the write-ahead log `NAME.wal` if one
+    /// exists (whatever `options.durability`): its changes become pending changes,
+    /// searchable at once (O(size of the log)). Temporary files that a killed commit left
+    /// next to the file are removed (those whose process is gone).
+    ///
+    /// With a logging [`Durability`] and no log yet, an empty `NAME.wal` is created (with
+    /// the gallery's permission bits). A log left by a commit that was interrupted after
+    /// publishing the new file is rewritten without the records that file holds.
     ///
     /// # Errors
     /// As [`Gallery::open`]; [`Error::InvalidArgument`] for options out of range;
     /// [`Error::Locked`] if another writer holds the file; [`Error::Permission`] if it is
-    /// write-protected.
+    /// write-protected;
+    /// [`Error::WalCorrupt`] if the log is damaged before its end (a damaged or incomplete
+    /// last record is a torn write and is ignored); [`Error::WalMismatch`] if it holds
+    /// changes for another version of the file; [`Error::Io`] if it cannot be read or
+    /// written.
     pub fn open_with(path: impl AsRef<Path>, options: CollectionOptions) -> Result<Collection> {
         if let Some(f) = options.auto_commit_deleted_fraction
             && !(f > 0.0 && f <= 1.0)
@@ -211,6 +238,7 @@ impl Collection {
         if let Some(p) = &options.hnsw {
             p.validate()?;
         }
+        options.durability.validate()?;
         let path = path.as_ref();
         let lock = Self::lock(path, &options)?;
         Self::open_locked(path, lock, options)
@@ -243,24 +271,29 @@ impl Collection {
         remove_stale_temps(real);
         // The identity is taken before the mapping: if the file is swapped in between, the
         // first commit fails with `Changed` rather than overwriting the newcomer.
-        let id = FileId::at(real);
+        let file_id = FileId::at(real);
         let gallery = Gallery::open_with(
             path,
             OpenOptions {
                 verify_checksums: options.verify,
             },
         )?;
-        let snap = Snapshot::of(Arc::new(gallery));
+        let id = wal::identity(&gallery);
+        let dims = gallery.dims();
+        let mut st = State {
+            snap: Snapshot::of(Arc::new(gallery)),
+            live: HashMap::new(),
+            log: None,
+            wal: WalWriter::new(real, dims, options.durability),
+            id,
+        };
+        st.recover()?;
         Ok(Collection {
             path: path.to_path_buf(),
             options,
-            current: ArcSwap::from_pointee(snap.clone()),
-            writer: Mutex::new(State {
-                snap,
-                live: HashMap::new(),
-                log: None,
-            }),
-            committer: Mutex::new(id),
+            current: ArcSwap::from_pointee(st.snap.clone()),
+            writer: Mutex::new(st),
+            committer: Mutex::new(file_id),
             lock,
         })
     }
@@ -279,6 +312,7 @@ impl Collection {
         options: CollectionOptions,
     ) -> Result<Collection> {
         let path = path.as_ref();
+        options.durability.validate()?;
         let mut b = GalleryBuilder::new(dims, metric)?;
         if let Some(p) = options.hnsw {
             p.validate()?;
@@ -441,6 +475,7 @@ impl Collection {
                 "a collection holds at most 2^32-1 vectors".into(),
             ));
         }
+        st.wal.upsert(keys, &rows)?;
         let mut replaced = 0;
         for (&key, v) in keys.iter().zip(rows.chunks_exact(d)) {
             replaced += usize::from(st.upsert(key, v, d));
@@ -466,6 +501,14 @@ impl Collection {
     /// As [`Collection::delete`].
     pub fn delete_batch(&self, keys: &[u64]) -> Result<usize> {
         let mut st = self.state();
+        if st.wal.mode().logs() {
+            let live: Vec<u64> = keys
+                .iter()
+                .copied()
+                .filter(|&k| st.snap.place(k) != Place::Absent)
+                .collect();
+            st.wal.delete(&live)?;
+        }
         let mut deleted = 0;
         for &key in keys {
             if st.kill(key) {
@@ -501,6 +544,29 @@ impl Collection {
         Ok(())
     }
 
+    /// The current durability mode.
+    pub fn durability(&self) -> Durability {
+        self.state().wal.mode()
+    }
+
+    /// Changes the durability mode of this open collection. From `CommitOnly` to a logging
+    /// mode, the write-ahead log is written anew with every pending change (so that it
+    /// replays to the current state); between logging modes the log is fsynced now; to
+    /// `CommitOnly`, the log is fsynced and kept until the next commit (it replays to the
+    /// state at this call), and later changes are not logged. Cost: O(pending rows) when a
+    /// log is written.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] for a zero group interval; [`Error::Io`] if the log
+    /// cannot be written (the mode is then unchanged or `CommitOnly`-like until the next
+    /// successful call).
+    pub fn set_durability(&self, durability: Durability) -> Result<()> {
+        durability.validate()?;
+        let mut st = self.state();
+        let (id, snap) = (st.id, st.snap.clone());
+        st.wal.set_mode(durability, id, &snap)
+    }
+
     /// Writes a new gallery file holding exactly the live rows (deleted and replaced
     /// vectors are not copied), with an HNSW graph if the file had one (or `options.hnsw`
     /// asks for one), publishes it atomically (temporary file, fsync,
@@ -532,6 +598,13 @@ impl Collection {
     /// the damage). [`Error::Io`] if the file cannot be written or reopened. On error the changes stay
     /// pending and searches go on as before (if only the reopening failed, the file
     /// already holds the merged rows: the same contents).
+    ///
+    /// With a write-ahead log, a commit first appends (and fsyncs) a record announcing
+    /// the new file, and after publishing it replaces the log atomically by one holding
+    /// only the changes made meanwhile (so deleted vectors leave the log too); in
+    /// `CommitOnly` mode an existing log is removed. If only that last step fails, its
+    /// error is returned with the new file and state in place, and the old log still
+    /// replays correctly onto the new file (ARCHITECTURE.md, "Write-ahead log").
     pub fn commit(&self) -> Result<CommitReport> {
         self.commit_inner(false)
     }
@@ -550,7 +623,7 @@ impl Collection {
             .committer
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let snap = {
+        let (snap, next_id) = {
             let mut st = self.state();
             let snap = st.snap.clone();
             let pending = snap.delta.len() > 0 || snap.frozen_dead_count > 0;
@@ -560,18 +633,27 @@ impl Collection {
                     ..CommitReport::default()
                 });
             }
+            // Announced (and fsynced) before the file is written: see `wal::recover`.
+            let next = wal::new_commit_id(st.id);
+            st.wal.announce_commit(next)?;
             st.log = Some(Vec::new());
-            snap
+            (snap, next)
         };
-        let written = self.write_file(&snap, force, &mut published);
+        let written = self.write_file(&snap, force, &mut published, next_id);
         let mut st = self.state();
         let log = st.log.take().unwrap_or_default();
         let (report, frozen) = written?;
         // The new file holds `snap`; replay what changed since onto it.
+        let wal = std::mem::replace(
+            &mut st.wal,
+            WalWriter::new(self.lock.real_path(), snap.dims(), Durability::CommitOnly),
+        );
         let mut next = State {
             snap: Snapshot::of(frozen),
             live: HashMap::new(),
             log: None,
+            wal,
+            id: next_id,
         };
         let d = snap.dims();
         for change in log {
@@ -588,6 +670,14 @@ impl Collection {
         }
         *st = next;
         self.current.store(Arc::new(st.snap.clone()));
+        // Empty the log: what it held is in the file. Changes made while the file was
+        // written stay (rewritten from the state: deleted vectors are not copied).
+        let snap = st.snap.clone();
+        if st.wal.mode().logs() {
+            st.wal.rewrite(next_id, Some(&snap))?;
+        } else if st.wal.has_file() {
+            st.wal.rewrite(next_id, None)?;
+        }
         Ok(report)
     }
 
@@ -598,6 +688,7 @@ impl Collection {
         snap: &Snapshot,
         rebuild: bool,
         published: &mut Option<FileId>,
+        commit_id: u64,
     ) -> Result<(CommitReport, Arc<Gallery>)> {
         let info = snap.frozen.info();
         let (recorded, user) = commit::recorded_meta(info.meta.as_deref());
@@ -613,7 +704,7 @@ impl Collection {
             real,
             expect: *published,
         };
-        let (report, id) = commit::write_merged(snap, &target, graph, user, rebuild)?;
+        let (report, id) = commit::write_merged(snap, &target, graph, user, rebuild, commit_id)?;
         *published = id;
         let frozen = Arc::new(Gallery::open(&self.path)?);
         Ok((report, frozen))
@@ -621,6 +712,53 @@ impl Collection {
 }
 
 impl State {
+    /// Replays the write-ahead log, if there is one, and prepares it for appends.
+    fn recover(&mut self) -> Result<()> {
+        let path = self.wal.path().to_path_buf();
+        remove_stale_temps(&path);
+        if std::fs::symlink_metadata(&path).is_err() {
+            if self.wal.mode().logs() {
+                let snap = self.snap.clone();
+                self.wal.rewrite(self.id, Some(&snap))?;
+            }
+            return Ok(());
+        }
+        let (id, d) = (self.id, self.snap.dims());
+        let r = wal::recover(&path, d, id, |record| self.apply(record))?;
+        if r.start == wal::Start::Base {
+            self.wal.resume(r.valid_len, r.file_len)
+        } else {
+            // A commit published the file and was interrupted before emptying the log
+            // (or the log is an empty one of another file): finish its work.
+            let snap = self.snap.clone();
+            self.wal.rewrite(id, Some(&snap))
+        }
+    }
+
+    /// Applies one replayed record.
+    fn apply(&mut self, record: wal::Record) -> Result<()> {
+        let d = self.snap.dims();
+        match record {
+            wal::Record::Upsert { keys, vectors } => {
+                if self.snap.len().saturating_add(keys.len()) > u32::MAX as usize {
+                    return Err(Error::InvalidArgument(
+                        "the write-ahead log holds more than 2^32-1 vectors".into(),
+                    ));
+                }
+                for (&key, v) in keys.iter().zip(vectors.chunks_exact(d)) {
+                    self.upsert(key, v, d);
+                }
+            }
+            wal::Record::Delete(keys) => {
+                for key in keys {
+                    self.kill(key);
+                }
+            }
+            wal::Record::Commit(_) => {}
+        }
+        Ok(())
+    }
+
     /// Upserts `key` with the prepared vector `v`. Returns whether a live key was replaced.
     fn upsert(&mut self, key: u64, v: &[f32], d: usize) -> bool {
         let replaced = self.kill(key);
@@ -672,5 +810,54 @@ mod tests {
     #[test]
     fn collection_is_send_and_sync() {
         assert_send_sync::<Collection>();
+    }
+
+    /// A crash after a commit published the new file but before it emptied the log: the
+    /// log (base: the old file) announces the new file's identity, so recovery replays
+    /// only the records after the announcement, then rewrites the log without the rest
+    /// (the deleted vector leaves it).
+    #[test]
+    fn a_commit_interrupted_before_emptying_the_log_is_finished_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.vmg");
+        let o = CollectionOptions {
+            durability: Durability::Always,
+            ..CollectionOptions::manual()
+        };
+        let c = Collection::create(&path, 2, Metric::L2, o).unwrap();
+        let secret = [123.25f32, -7.5];
+        c.add(1, &[1.0, 0.0]).unwrap();
+        c.add(2, &secret).unwrap();
+        c.delete(2).unwrap();
+        let before = std::fs::read(wal_writer::wal_path(&path)).unwrap();
+        c.commit().unwrap();
+        let id = wal::identity(&c.gallery());
+        drop(c);
+        // The log as the crash left it: the old records, the announcement, and a change
+        // made while the file was written.
+        let mut log = before;
+        log.extend(wal::encode_commit(id));
+        log.extend(wal::encode_upsert(&[3], &[0.0, 3.0]));
+        let wal = wal_writer::wal_path(&path);
+        std::fs::write(&wal, &log).unwrap();
+        let c = Collection::open(&path).unwrap();
+        assert_eq!(c.len(), 2);
+        assert!(c.contains(1) && c.contains(3) && !c.contains(2));
+        assert_eq!(c.stats().pending_rows, 1, "key 1 is not replayed again");
+        let bytes = std::fs::read(&wal).unwrap();
+        let needle: Vec<u8> = secret.iter().flat_map(|x| x.to_le_bytes()).collect();
+        assert!(
+            !bytes.windows(8).any(|w| w == needle),
+            "the deleted row left the log"
+        );
+        assert_eq!(
+            bytes[16..24],
+            id.to_le_bytes(),
+            "the log's base is the new file"
+        );
+        drop(c);
+        // And again: the rewritten log replays the same state.
+        let c = Collection::open(&path).unwrap();
+        assert!(c.contains(1) && c.contains(3) && !c.contains(2));
     }
 }

@@ -13,9 +13,10 @@ use crate::{Collection, CollectionOptions, CommitReport};
 /// A mutable collection (opaque). Every function may be called from any number of threads
 /// at once on the same handle: searches and lookups never block; adds and deletes are
 /// serialised internally; a commit runs while searches go on. Pending (uncommitted)
-/// changes live in memory only and are lost if the process ends before a commit.
+/// changes live in memory only and are lost if the process ends before a commit, unless
+/// `vecmatch_collection_set_durability` turned the write-ahead log on.
 pub struct vecmatch_collection {
-    inner: Collection,
+    pub(super) inner: Collection,
 }
 
 /// Options for opening or creating a collection. Start from
@@ -54,6 +55,8 @@ impl vecmatch_collection_options {
             verify: self.verify,
             // C callers get VECMATCH_ERR_LOCKED at once and choose their own retry.
             lock_timeout: None,
+            // Set on the open handle: `vecmatch_collection_set_durability`.
+            durability: crate::Durability::CommitOnly,
         })
     }
 }
@@ -195,7 +198,9 @@ pub unsafe extern "C" fn vecmatch_collection_create(
     })
 }
 
-/// Releases a collection; pending (uncommitted) changes are discarded. NULL is a no-op.
+/// Releases a collection; pending (uncommitted) changes are discarded from memory (with a
+/// logging durability they stay in `NAME.wal` and come back at the next open; group mode
+/// fsyncs the log here). NULL is a no-op.
 ///
 /// # Safety
 /// `collection` NULL or a handle not freed before, used by no other thread during or

@@ -24,6 +24,7 @@ mod args;
 mod boundary;
 mod builder;
 mod collection;
+mod durability;
 mod gallery;
 mod library;
 mod params;
@@ -32,6 +33,7 @@ mod status;
 
 pub use builder::*;
 pub use collection::*;
+pub use durability::*;
 pub use gallery::*;
 pub use library::*;
 pub use params::*;

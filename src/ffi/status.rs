@@ -50,6 +50,12 @@ pub enum vecmatch_status {
     /// The file cannot be replaced keeping its permissions: it is write-protected, or its
     /// owner or group cannot be kept by this process.
     VECMATCH_ERR_PERMISSION = 207,
+    /// A collection's write-ahead log (`NAME.wal`) is damaged before its end (a damaged
+    /// last record is a torn write and is ignored instead).
+    VECMATCH_ERR_WAL_CORRUPT = 210,
+    /// A collection's write-ahead log holds changes for another version of the gallery
+    /// file: it is not replayed and the collection is not opened.
+    VECMATCH_ERR_WAL_MISMATCH = 211,
     /// The requested key is not present.
     VECMATCH_ERR_KEY_NOT_FOUND = 300,
     /// Another writer (a collection, in this process or another, or a `vecmatch`
@@ -86,6 +92,8 @@ const ALL: &[vecmatch_status] = &[
     VECMATCH_ERR_CHECKSUM_MISMATCH,
     VECMATCH_ERR_CORRUPT,
     VECMATCH_ERR_PERMISSION,
+    VECMATCH_ERR_WAL_CORRUPT,
+    VECMATCH_ERR_WAL_MISMATCH,
     VECMATCH_ERR_KEY_NOT_FOUND,
     VECMATCH_ERR_LOCKED,
     VECMATCH_ERR_CHANGED,
@@ -120,6 +128,8 @@ impl vecmatch_status {
             VECMATCH_ERR_CHECKSUM_MISMATCH => c"checksum mismatch: the file is damaged",
             VECMATCH_ERR_CORRUPT => c"corrupt gallery file",
             VECMATCH_ERR_PERMISSION => c"file permissions forbid replacing it",
+            VECMATCH_ERR_WAL_CORRUPT => c"damaged write-ahead log",
+            VECMATCH_ERR_WAL_MISMATCH => c"write-ahead log of another gallery file",
             VECMATCH_ERR_KEY_NOT_FOUND => c"key not found",
             VECMATCH_ERR_LOCKED => c"locked by another writer",
             VECMATCH_ERR_CHANGED => c"file changed by another process",
@@ -150,6 +160,8 @@ impl From<&Error> for vecmatch_status {
             Error::Permission { .. } => VECMATCH_ERR_PERMISSION,
             Error::Locked { .. } => VECMATCH_ERR_LOCKED,
             Error::Changed { .. } => VECMATCH_ERR_CHANGED,
+            Error::WalCorrupt { .. } => VECMATCH_ERR_WAL_CORRUPT,
+            Error::WalMismatch { .. } => VECMATCH_ERR_WAL_MISMATCH,
         }
     }
 }

@@ -53,6 +53,9 @@ pub struct GalleryBuilder {
     /// A GRAPH section over the first rows to extend instead of building from scratch.
     base_graph: Option<BaseGraph>,
     progress: Progress,
+    /// The identity a collection's commit gives the file (META `commit`), named by its
+    /// write-ahead log.
+    commit_id: Option<u64>,
 }
 
 /// The GRAPH section of an earlier file, 8-byte aligned, and its row count.
@@ -86,6 +89,7 @@ impl GalleryBuilder {
             hnsw: None,
             base_graph: None,
             progress: Progress::default(),
+            commit_id: None,
         })
     }
 
@@ -265,6 +269,12 @@ impl GalleryBuilder {
         idx
     }
 
+    /// Records `id` as the file's identity (META `commit`): set by a collection's commit.
+    pub(crate) fn commit_id(&mut self, id: u64) -> &mut Self {
+        self.commit_id = Some(id);
+        self
+    }
+
     fn meta_json(&self, graph: Option<(&GraphReport, &str)>) -> String {
         let mut m = serde_json::json!({
             "builder": format!("vecmatch {}", env!("CARGO_PKG_VERSION")),
@@ -274,6 +284,9 @@ impl GalleryBuilder {
         });
         if let Some(u) = &self.user_meta {
             m["user"] = serde_json::Value::String(u.clone());
+        }
+        if let Some(id) = self.commit_id {
+            m["commit"] = serde_json::Value::from(id);
         }
         if let (Some(p), Some((report, builder))) = (&self.hnsw, graph) {
             m["hnsw"] = serde_json::json!({

@@ -133,6 +133,11 @@ pub fn run_add(a: AddArgs) -> Result<(), CliError> {
             k
         }
         None => {
+            // Rows replayed from a write-ahead log may hold keys past the file's largest:
+            // fold them into the file first, so the new keys are free.
+            if c.stats().pending_rows > 0 {
+                c.commit().map_err(CliError::from)?;
+            }
             let g = c.gallery();
             let first = g.keys().iter().max().map_or(Some(0), |k| k.checked_add(1));
             let first = first
