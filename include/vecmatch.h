@@ -504,8 +504,13 @@ vecmatch_collection_options vecmatch_collection_options_default(void);
 /**
  * Opens the gallery file at `path` as a mutable collection (`options` NULL = defaults);
  * stale temporary files of crashed commits next to it are removed. On success `*out`
- * receives a handle to free with `vecmatch_collection_free`. Only one collection may
- * change a given file at a time.
+ * receives a handle to free with `vecmatch_collection_free`.
+ *
+ * One writer per file: the collection holds the file's writer lock (`NAME.lock` next to
+ * it, an exclusive advisory lock) until it is freed, so a second collection on the same
+ * file, in this process or another, gets `VECMATCH_ERR_LOCKED` at once (retry later to
+ * wait); readers (`vecmatch_gallery_open`) never take it. A write-protected file gives
+ * `VECMATCH_ERR_PERMISSION`.
  *
  * # Safety
  * `path` NULL or a NUL-terminated string; `options` NULL or valid for reading; `out` NULL
@@ -641,6 +646,10 @@ vecmatch_status vecmatch_collection_get(const vecmatch_collection *collection,
  * rebuilt) when the collection has one, publishes it atomically (temporary
  * file, fsync, rename, directory fsync) and switches new searches to it; searches already
  * running finish on the old file. `*out_report` (may be NULL) says what was done.
+ * A symbolic link is followed (its target is replaced); the file keeps its mode, owner
+ * and group. If the file was replaced by another process since the collection opened or
+ * last committed it, nothing is written and the status is `VECMATCH_ERR_CHANGED` (the
+ * changes stay pending).
  *
  * # Safety
  * `collection` NULL or a live handle; `out_report` NULL or valid for one write.

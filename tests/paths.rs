@@ -463,6 +463,17 @@ fn a_file_replaced_behind_a_writer_is_not_overwritten() {
         .count();
     assert_eq!(temps, 0);
 
+    // A file rewritten in place (`cp` over it keeps the inode) counts as changed too.
+    let other = dir.path().join("other.vmg");
+    let mut b = GalleryBuilder::new(D, Metric::L2).unwrap();
+    b.add_batch(&[1, 2], &[0.75; 2 * D]).unwrap();
+    b.write(&other).unwrap();
+    let ino = std::fs::metadata(&g).unwrap().ino();
+    std::fs::copy(&other, &g).unwrap();
+    assert_eq!(std::fs::metadata(&g).unwrap().ino(), ino, "copied in place");
+    assert!(matches!(c.commit(), Err(Error::Changed { .. })));
+    assert_eq!(Gallery::open(&g).unwrap().keys(), &[1, 2]);
+
     // A removed file counts as changed too.
     std::fs::remove_file(&g).unwrap();
     assert!(matches!(c.commit(), Err(Error::Changed { .. })));

@@ -164,7 +164,8 @@ enum Change {
 /// ([`Gallery::open`], searches, `vecmatch info`/`verify`/`search`) never take it.
 ///
 /// Before each commit replaces the file, it checks that the file is still the one this
-/// collection opened or last committed (device and inode): if a writer that ignores the
+/// collection opened or last committed (device and inode, length and modification
+/// time): if a writer that ignores the
 /// lock (an older vecmatch, a `cp`) replaced it, the commit fails with
 /// [`Error::Changed`] and writes nothing; the changes stay pending.
 ///

@@ -51,16 +51,10 @@ impl WriterLock {
     pub(crate) fn acquire(path: &Path, timeout: Option<Duration>) -> Result<WriterLock> {
         let real = target::resolve(path)?;
         let lock_path = lock_path(&real);
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => target::create_error(path, &real, e),
-                _ => Error::io(&lock_path, e),
-            })?;
+        let file = open_lock_file(&lock_path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => target::create_error(path, &real, e),
+            _ => Error::io(&lock_path, e),
+        })?;
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut pause = Duration::from_millis(1);
         loop {
@@ -86,6 +80,20 @@ impl WriterLock {
     /// The gallery path with its links followed: where the writer publishes.
     pub(crate) fn real_path(&self) -> &Path {
         &self.real
+    }
+}
+
+/// Opens (or creates) the lock file. An existing one is opened read-only: a lock needs
+/// no write access, so a lock file created by another user (mode 0644) still works.
+fn open_lock_file(path: &Path) -> std::io::Result<File> {
+    match OpenOptions::new().read(true).open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path),
+        other => other,
     }
 }
 

@@ -16,12 +16,15 @@ const NAME_MAX: usize = 255;
 /// Symbolic links followed before giving up (Linux's `MAXSYMLINKS`).
 const MAX_LINKS: usize = 40;
 
-/// A file's identity: which file a path names, not what it holds. Two paths name the same
-/// file exactly when their identities are equal.
+/// A file's identity: which file a path names (device + inode), with its length and
+/// modification time, so that a file rewritten in place (`cp` over it keeps the inode)
+/// counts as changed too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct FileId {
     dev: u64,
     ino: u64,
+    len: u64,
+    mtime: Option<std::time::SystemTime>,
 }
 
 impl FileId {
@@ -34,6 +37,8 @@ impl FileId {
             Some(FileId {
                 dev: meta.dev(),
                 ino: meta.ino(),
+                len: meta.len(),
+                mtime: meta.modified().ok(),
             })
         }
         #[cfg(not(unix))]
