@@ -120,6 +120,7 @@ typedef enum {
      * owner or group cannot be kept by this process.
      */
     VECMATCH_ERR_PERMISSION = 207,
+    /**
      * A collection's write-ahead log (`NAME.wal`) is damaged before its end (a damaged
      * last record is a torn write and is ignored instead).
      */

@@ -64,8 +64,9 @@ fn merged_rows(snap: &Snapshot) -> Result<(RowBuffer, Vec<u64>)> {
 /// The old file's graph, if the commit can insert the added rows into it instead of
 /// rebuilding: no row of the old file was deleted or replaced (its rows come first in
 /// the merged file, unchanged), it has a graph with the requested M (and 2·M on layer
-/// 0), its checksum matches and it passes the graph checks (every node reachable). The new rows are inserted by the native builder's
-/// algorithm whichever builder made the graph (it only needs the frozen lists). Deletes rebuild:
+/// 0), its checksum matches and it passes the graph checks (every node reachable). The
+/// new rows are inserted by the native builder's algorithm whichever builder made the
+/// graph (it only needs the frozen lists). Deletes rebuild:
 /// unlinking rows from a graph is not implemented, and a rebuild also reclaims their
 /// place in the neighbour lists.
 fn extendable<'a>(snap: &'a Snapshot, p: &HnswParams) -> Result<Option<GraphView<'a>>> {
@@ -124,10 +125,6 @@ pub(crate) fn write_merged(
 ) -> Result<(CommitReport, Option<FileId>)> {
     let start = Instant::now();
     let (vectors, keys) = merged_rows(snap)?;
-    let base = match graph {
-        Some(p) if !rebuild => extendable(snap, &p)?,
-        _ => None,
-    };
     check_commit(snap, target.user, &keys, &vectors)?;
     let rows = keys.len();
     let added = snap.delta.len().saturating_sub(snap.delta_dead_count);
@@ -139,12 +136,13 @@ pub(crate) fn write_merged(
         b.user_meta(u);
     }
     b.commit_id(commit_id);
+    let mut graph_extended = false;
     if let Some(p) = graph {
         b.hnsw(p)?;
-    }
-    let graph_extended = base.is_some();
-    if let Some(base) = base {
-        b.extend_graph(base.bytes(), snap.frozen.len());
+        if !rebuild && let Some(base) = extendable(snap, &p)? {
+            b.extend_graph(base.bytes(), snap.frozen.len());
+            graph_extended = true;
+        }
     }
     let (bytes, id) = b.write_locked(target.user, target.real, target.expect)?;
     let report = CommitReport {
