@@ -3,8 +3,8 @@
 
 mod commit;
 mod delta;
-mod integrity;
 mod durability;
+mod integrity;
 mod snapshot;
 mod wal;
 mod wal_writer;
