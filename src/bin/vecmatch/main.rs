@@ -11,6 +11,7 @@ mod mutate;
 mod output;
 mod progress;
 mod search;
+mod utc;
 
 use std::process::ExitCode;
 
