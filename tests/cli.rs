@@ -132,6 +132,55 @@ fn search_text_and_json_formats() {
     ]);
     assert!(o.status.success());
     assert!(o.stdout.is_empty());
+    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+    // --ef on a gallery without a graph: an exact search, and a warning that says so.
+    let o = run(&[
+        "search",
+        g.to_str().unwrap(),
+        "--query",
+        q.to_str().unwrap(),
+        "--ef",
+        "32",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 1000);
+    let e = stderr(&o);
+    assert!(
+        e.starts_with("warning: ") && e.contains("no HNSW graph"),
+        "{e}"
+    );
+    assert_eq!(e.trim_end().lines().count(), 1, "{e}");
+}
+
+/// A float64 `.npy` is refused with a hint to convert it.
+#[test]
+fn float64_npy_is_refused_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = build_gallery(dir.path());
+    // NPY v1.0: magic, version, header length, header padded to 64 bytes, then 2 x 384 f64.
+    let mut header = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 384), }".to_string();
+    while !(10 + header.len() + 1).is_multiple_of(64) {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    bytes.extend((0..2 * 384).flat_map(|i| (i as f64).to_le_bytes()));
+    let q = dir.path().join("q.npy");
+    std::fs::write(&q, bytes).unwrap();
+    let o = run(&[
+        "search",
+        g.to_str().unwrap(),
+        "--query",
+        q.to_str().unwrap(),
+    ]);
+    assert_clean_failure(&o, 1);
+    let e = stderr(&o);
+    assert!(
+        e.contains("<f8") && e.contains("astype(numpy.float32)"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -147,7 +196,13 @@ fn info_and_verify() {
     assert_eq!(v["format_version"], "1.1");
     assert_eq!(v["element_type"], "f32");
     let o = run(&["info", g.to_str().unwrap()]);
-    assert!(String::from_utf8(o.stdout).unwrap().contains("KEY_INDEX"));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("KEY_INDEX"));
+    // A readable UTC creation time, with the unix seconds beside it.
+    let created = text.lines().find(|l| l.starts_with("created:")).unwrap();
+    assert!(created.contains(" UTC (unix "), "{created}");
+    let unix = v["created_unix_s"].as_u64().unwrap();
+    assert!(created.contains(&unix.to_string()), "{created}");
     let o = run(&["verify", g.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
 

@@ -4,7 +4,9 @@
 //! hold exactly the old rows or exactly the new ones; temporary files left by the killed
 //! child are never opened and are removed by the next `Collection::open`.
 //!
-//! `VECMATCH_CRASH_ITERS` sets the number of kills (default 300, half per mode).
+//! `VECMATCH_CRASH_ITERS` sets the number of kills (default 40, half per mode, sized for CI;
+//! a release check runs `VECMATCH_CRASH_ITERS=300`). The kill moments come from a seed drawn
+//! from the clock and printed; `VECMATCH_CRASH_SEED=N` replays one.
 #![cfg(unix)]
 
 mod common;
@@ -157,7 +159,7 @@ fn commit_and_cli_add_survive_sigkill() {
     let iters: usize = std::env::var("VECMATCH_CRASH_ITERS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(300);
+        .unwrap_or(40);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("g.vmg");
     let mut b = GalleryBuilder::new(D, Metric::L2).unwrap();
@@ -197,12 +199,18 @@ fn commit_and_cli_add_survive_sigkill() {
     assert_eq!(new_digest[0].0, BASE + DELTA - 500);
     assert_eq!(new_digest[1].0, BASE + DELTA);
 
-    let mut rng = Rng::new(
-        std::time::SystemTime::now()
+    let seed = match std::env::var("VECMATCH_CRASH_SEED") {
+        Ok(s) => s
+            .parse()
+            .unwrap_or_else(|_| panic!("VECMATCH_CRASH_SEED={s:?} is not a u64")),
+        Err(_) => std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_nanos() as u64,
-    );
+    };
+    // Shown with the test's output when it fails (and with --nocapture).
+    eprintln!("crash test: {iters} kills, seed {seed} (replay with VECMATCH_CRASH_SEED={seed})");
+    let mut rng = Rng::new(seed);
     let (mut kept_old, mut got_new, mut leftovers) = (0, 0, 0);
     for i in 0..iters {
         let m = i % 2;
@@ -222,7 +230,7 @@ fn commit_and_cli_add_survive_sigkill() {
         } else {
             assert_eq!(
                 d, new_digest[m],
-                "iteration {i} ({mode:?}): neither the old nor the new contents"
+                "iteration {i} ({mode:?}, seed {seed}): neither the old nor the new contents"
             );
             got_new += 1;
         }

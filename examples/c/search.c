@@ -16,8 +16,9 @@
 /* Prints the failure and exits if `status` is not VECMATCH_OK. */
 static void check(vecmatch_status status, const char *what) {
     if (status != VECMATCH_OK) {
-        fprintf(stderr, "%s: %s (%s)\n", what, vecmatch_status_str(status),
-                vecmatch_last_error_message());
+        /* The message names the failure ("dimension mismatch: expected 384, got 3"). */
+        fprintf(stderr, "%s: %s (status %d)\n", what, vecmatch_last_error_message(),
+                (int)status);
         exit(1);
     }
 }
@@ -87,7 +88,8 @@ int main(int argc, char **argv) {
     size_t found = 0;
     vecmatch_status s = vecmatch_gallery_search(gallery, queries, dims - 1, &params, keys, NULL, K,
                                                 &found);
-    printf("a bad call: %s: %s\n", vecmatch_status_str(s), vecmatch_last_error_message());
+    printf("a bad call: status %d (%s), %s\n", (int)s, vecmatch_status_str(s),
+           vecmatch_last_error_message());
 
     vecmatch_gallery_free(gallery);
     free(base);

@@ -2,6 +2,7 @@
 //! `hnsw_rs`, behind an internal builder trait), frozen into the gallery file's `GRAPH`
 //! section, and searched in place from the mmap by our own loop.
 
+#[cfg(feature = "hnsw-rs")]
 mod adapter;
 mod check;
 pub(crate) mod graph;
@@ -49,7 +50,8 @@ pub enum Builder {
     Native,
     /// The `hnsw_rs` crate's parallel insertion, copied into the frozen layout (the
     /// builder of earlier versions; kept as an alternative and the native builder's test
-    /// oracle).
+    /// oracle). Needs the crate feature `hnsw-rs`; without it a build asking for it fails
+    /// with [`Error::InvalidArgument`].
     HnswRs,
 }
 
@@ -163,7 +165,15 @@ pub(crate) fn build_section(
     params.validate()?;
     let builder: &dyn GraphBuilder = match params.builder {
         Builder::Native => &native::NativeBuilder,
+        #[cfg(feature = "hnsw-rs")]
         Builder::HnswRs => &adapter::HnswRsBuilder,
+        #[cfg(not(feature = "hnsw-rs"))]
+        Builder::HnswRs => {
+            return Err(Error::InvalidArgument(
+                "the hnsw_rs builder needs vecmatch's `hnsw-rs` feature; use the native builder"
+                    .into(),
+            ));
+        }
     };
     let g = builder.build(vectors, dims, metric, params, progress)?;
     finish_section(g, vectors, dims, metric, builder.name())

@@ -14,6 +14,7 @@ use crate::types::Metric;
 mod avx2;
 mod normalize;
 pub mod scalar;
+#[cfg(feature = "simsimd")]
 mod simsimd_backend;
 
 pub use normalize::{
@@ -257,6 +258,7 @@ pub fn dot_i4_with(backend: Backend, q: &[i8], codes: &[u8]) -> i32 {
 }
 
 /// simsimd's kernel for the same distance (for benchmarks against our own kernels).
+#[cfg(feature = "simsimd")]
 #[doc(hidden)]
 pub fn distance_simsimd(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
     let raw = if is_dot(metric) {
@@ -404,8 +406,11 @@ mod tests {
                 let got = distance_with(be, m, a, b);
                 prop_assert!(close(got, reference, scale(m, a, b)), "{be:?} {m:?}: {got} vs {reference}");
             }
-            let ss = distance_simsimd(m, a, b);
-            prop_assert!(close(ss, reference, scale(m, a, b)), "simsimd {m:?}: {ss} vs {reference}");
+            #[cfg(feature = "simsimd")]
+            {
+                let ss = distance_simsimd(m, a, b);
+                prop_assert!(close(ss, reference, scale(m, a, b)), "simsimd {m:?}: {ss} vs {reference}");
+            }
         }
 
         #[test]

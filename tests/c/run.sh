@@ -4,19 +4,26 @@
 # valgrind (memcheck), plus a C++ compile of the header. Called by .ci/run.
 #   bash tests/c/run.sh            # all
 #   ROWS=2000 bash tests/c/run.sh  # gallery size for the sanitizer run (default 1000)
+#   VALGRIND_ROWS=1000 bash tests/c/run.sh  # gallery size under valgrind (default 200: the
+#                                  # tests build HNSW graphs, ~50x slower under valgrind)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CC=${CC:-cc}
 CXX=${CXX:-c++}
 ROWS=${ROWS:-1000}
-VALGRIND_ROWS=${VALGRIND_ROWS:-1000}
+VALGRIND_ROWS=${VALGRIND_ROWS:-200}
 out=target/ctest
 mkdir -p "$out"
 
-# One optimised build serves all runs (it shares artifacts with `cargo bench --no-run`);
-# the sanitizers instrument the C side, and Rust's own tests cover the library.
-cargo build --locked --release --features capi --lib
-lib=target/release/libvecmatch.a
+# One build serves all runs: the static library that `cargo test --locked --all-features`
+# (the README's test command, run by CI just before this) builds beside the Rust tests, in
+# the test profile (optimised, with debug assertions and overflow checks). This build
+# names the same units (`--tests` brings in the dev-dependencies, whose features a plain
+# `--lib` build would resolve without, compiling the library and part of its
+# dependencies once more), so it only copies the library to target/debug/. The
+# sanitizers instrument the C side, and Rust's own tests cover the library.
+cargo build --locked --profile test --all-features --lib --tests
+lib=${CARGO_TARGET_DIR:-target}/debug/libvecmatch.a
 libs=(-lpthread -ldl -lm)
 warn=(-std=c11 -Wall -Wextra -Werror -pedantic -Wno-unused-parameter)
 

@@ -34,8 +34,8 @@ pub struct Args {
     /// Hits per query (recall@k).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     k: u64,
-    /// Metric: cosine, dot (alias ip) or l2.
-    #[arg(long, default_value = "dot", value_parser = parse_metric)]
+    /// Metric: cosine, dot (alias ip) or l2 (default cosine, as `build`).
+    #[arg(long, default_value = "cosine", value_parser = parse_metric)]
     metric: Metric,
     /// Thread counts to measure batch search and build with, e.g. 1,2 (each at most 4 ×
     /// the available cores).

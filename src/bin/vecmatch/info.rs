@@ -51,7 +51,12 @@ pub fn run_info(a: InfoArgs) -> Result<(), CliError> {
     let _ = writeln!(t, "metric:         {}", i.metric);
     let _ = writeln!(t, "element type:   {}", i.element_type);
     let _ = writeln!(t, "file size:      {} bytes", i.file_bytes);
-    let _ = writeln!(t, "created:        {} (unix seconds)", i.created_unix_s);
+    let _ = writeln!(
+        t,
+        "created:        {} (unix {})",
+        crate::utc::format(i.created_unix_s),
+        i.created_unix_s
+    );
     if let Some(m) = &i.meta {
         let _ = writeln!(t, "meta:           {m}");
     }

@@ -330,6 +330,13 @@ fn parse_npy<'a>(path: &Path, bytes: &'a [u8]) -> Result<Npy<'a>, CliError> {
     let elem = match descr.as_str() {
         "<f4" => 4,
         "<u8" | "<i8" => 8,
+        "<f8" => {
+            return Err(bad(
+                path,
+                "unsupported dtype <f8 (float64): convert it to float32, e.g. \
+                 numpy.save(path, a.astype(numpy.float32))",
+            ));
+        }
         other => return Err(bad(path, format!("unsupported dtype {other}"))),
     };
     let count = shape

@@ -12,6 +12,7 @@ mod output;
 mod progress;
 mod same_file;
 mod search;
+mod utc;
 
 use std::process::ExitCode;
 

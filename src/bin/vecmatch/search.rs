@@ -21,9 +21,10 @@ pub struct Args {
     /// columns).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     k: u64,
-    /// HNSW beam width (galleries with a graph): larger is slower and more accurate.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
-    ef: u64,
+    /// HNSW beam width (galleries with a graph; default 64): larger is slower and more
+    /// accurate. On a gallery without a graph the search is exact, and a warning says so.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    ef: Option<u64>,
     /// Force exact (brute-force) search.
     #[arg(long)]
     exact: bool,
@@ -56,6 +57,13 @@ pub fn run(a: Args) -> Result<(), CliError> {
     {
         return Err(CliError::usage("--max-distance is NaN"));
     }
+    if a.ef.is_some() && !a.exact && !g.has_graph() {
+        eprintln!(
+            "warning: {} has no HNSW graph, so --ef is ignored and the search is exact \
+             (`vecmatch build --hnsw` adds a graph)",
+            a.gallery.display()
+        );
+    }
     let params = SearchParams {
         // No query has more hits than the gallery has rows.
         k: usize::try_from(a.k)
@@ -63,7 +71,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
             .min(g.len().max(1)),
         max_distance: a.max_distance,
         exact: a.exact,
-        ef: a.ef as usize,
+        ef: a.ef.map_or(SearchParams::default().ef, |e| e as usize),
         threads: a.threads,
         rescore: a.rescore as usize,
         ..SearchParams::default()

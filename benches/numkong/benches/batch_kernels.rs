@@ -18,8 +18,8 @@
 //! 11 / 14, numkong packed 20–22 / 25–31 (f32 inputs accumulate in f64); f16 numkong
 //! packed 44–55 / 43–58, simsimd 11 / 12; i8 numkong packed 62–70 / 73–95, simsimd 22 / 22.
 //!
-//! `cargo bench --bench batch_kernels --features numkong -- --warm-up-time 1 --measurement-time 3`;
-//! `cargo bench --bench batch_kernels --features numkong -- summary-only` (the table only).
+//! `cargo bench -p vecmatch-bench-numkong --bench batch_kernels -- --warm-up-time 1 --measurement-time 3`;
+//! `cargo bench -p vecmatch-bench-numkong --bench batch_kernels -- summary-only` (the table only).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -42,7 +42,10 @@ const FLOPS: f64 = (2 * D * NQ * NR) as f64;
 
 /// Reads a TEXMEX `.fvecs` file of `D`-dimensional rows.
 fn fvecs(name: &str) -> Option<Vec<f32>> {
-    let path = format!("{}/data/minilm-5k/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/data/minilm-5k/{name}",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../..")
+    );
     let b = std::fs::read(path).ok()?;
     let d = u32::from_le_bytes(b.get(..4)?.try_into().ok()?) as usize;
     (d == D).then(|| {
