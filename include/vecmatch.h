@@ -262,7 +262,8 @@ typedef struct {
 /**
  * Options for opening or creating a collection. Start from
  * `vecmatch_collection_options_default()`; a zero-initialised struct means manual commits
- * only, the graph policy of the file, no verification at open.
+ * only, the graph policy of the file, no verification at open. The durability (write-ahead
+ * log) is set on the open handle with `vecmatch_collection_set_durability`.
  */
 typedef struct {
     /**

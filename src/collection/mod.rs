@@ -108,7 +108,7 @@ struct State {
     /// The write-ahead log.
     wal: WalWriter,
     /// The identity of the committed file (named by the write-ahead log's header).
-    id: u64,
+    generation: u64,
 }
 
 /// One change, as recorded for a running commit.
@@ -279,14 +279,14 @@ impl Collection {
                 verify_checksums: options.verify,
             },
         )?;
-        let id = wal::identity(&gallery);
+        let generation = wal::identity(&gallery);
         let dims = gallery.dims();
         let mut st = State {
             snap: Snapshot::of(Arc::new(gallery)),
             live: HashMap::new(),
             log: None,
             wal: WalWriter::new(real, dims, options.durability),
-            id,
+            generation,
         };
         st.recover()?;
         Ok(Collection {
@@ -564,8 +564,8 @@ impl Collection {
     pub fn set_durability(&self, durability: Durability) -> Result<()> {
         durability.validate()?;
         let mut st = self.state();
-        let (id, snap) = (st.id, st.snap.clone());
-        st.wal.set_mode(durability, id, &snap)
+        let (generation, snap) = (st.generation, st.snap.clone());
+        st.wal.set_mode(durability, generation, &snap)
     }
 
     /// Writes a new gallery file holding exactly the live rows (deleted and replaced
@@ -635,7 +635,7 @@ impl Collection {
                 });
             }
             // Announced (and fsynced) before the file is written: see `wal::recover`.
-            let next = wal::new_commit_id(st.id);
+            let next = wal::new_commit_id(st.generation);
             st.wal.announce_commit(next)?;
             st.log = Some(Vec::new());
             (snap, next)
@@ -654,7 +654,7 @@ impl Collection {
             live: HashMap::new(),
             log: None,
             wal,
-            id: next_id,
+            generation: next_id,
         };
         let d = snap.dims();
         for change in log {
@@ -720,19 +720,19 @@ impl State {
         if std::fs::symlink_metadata(&path).is_err() {
             if self.wal.mode().logs() {
                 let snap = self.snap.clone();
-                self.wal.rewrite(self.id, Some(&snap))?;
+                self.wal.rewrite(self.generation, Some(&snap))?;
             }
             return Ok(());
         }
-        let (id, d) = (self.id, self.snap.dims());
-        let r = wal::recover(&path, d, id, |record| self.apply(record))?;
+        let (generation, d) = (self.generation, self.snap.dims());
+        let r = wal::recover(&path, d, generation, |record| self.apply(record))?;
         if r.start == wal::Start::Base {
             self.wal.resume(r.valid_len, r.file_len)
         } else {
             // A commit published the file and was interrupted before emptying the log
             // (or the log is an empty one of another file): finish its work.
             let snap = self.snap.clone();
-            self.wal.rewrite(id, Some(&snap))
+            self.wal.rewrite(generation, Some(&snap))
         }
     }
 

@@ -176,11 +176,24 @@ impl WalWriter {
         Ok(())
     }
 
+    /// In a logging mode, the log must be open (it is from open on; this guards the
+    /// invariant rather than acknowledging an unlogged change).
+    fn require_file(&self) -> Result<()> {
+        match self.file {
+            Some(_) => Ok(()),
+            None => Err(Error::io(
+                &self.path,
+                std::io::Error::other("the write-ahead log is not open"),
+            )),
+        }
+    }
+
     /// Logs an upsert of `keys` with their prepared rows (logging modes only).
     pub(crate) fn upsert(&mut self, keys: &[u64], rows: &[f32]) -> Result<()> {
         if !self.mode.logs() {
             return Ok(());
         }
+        self.require_file()?;
         self.append(
             &wal::encode_upsert(keys, rows),
             self.mode == Durability::Always,
@@ -192,6 +205,7 @@ impl WalWriter {
         if !self.mode.logs() || keys.is_empty() {
             return Ok(());
         }
+        self.require_file()?;
         self.append(&wal::encode_delete(keys), self.mode == Durability::Always)
     }
 
