@@ -80,6 +80,15 @@ pub enum Error {
     /// An argument is out of its valid range.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// The `VECMATCH_BACKEND` environment variable names a kernel backend that is unknown
+    /// or that this CPU cannot run (see `vecmatch::metric::BackendKind`).
+    #[error("VECMATCH_BACKEND={requested:?}: {reason}")]
+    UnsupportedBackend {
+        /// The variable's value.
+        requested: String,
+        /// Why it cannot be used, with the backends this CPU runs.
+        reason: String,
+    },
 }
 
 /// Shorthand for `Result<T, vecmatch::Error>`.
