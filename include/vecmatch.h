@@ -83,6 +83,10 @@ typedef enum {
      */
     VECMATCH_ERR_MISALIGNED_POINTER = 107,
     /**
+     * `VECMATCH_BACKEND` names a kernel backend that is unknown or this CPU cannot run.
+     */
+    VECMATCH_ERR_UNSUPPORTED_BACKEND = 108,
+    /**
      * An operating-system I/O error (see the message).
      */
     VECMATCH_ERR_IO = 200,
