@@ -343,7 +343,7 @@ pub(super) unsafe fn dot_i8i8(a: &[i8], b: &[i8]) -> i32 {
 
 /// [`dot_i8i8`] with `vpdpbusd` (unsigned × signed bytes, four products summed into each
 /// i32 lane without saturation). The bias trick: `a + 128` is an unsigned byte, and
-/// `Σ a·b = Σ (a + 128)·b − 128·Σ b`, with `Σ b` from a second `vpdpbusd` against ones.
+/// `Σ a·b = Σ (a + 128)·b − Σ 128·b`, the second sum from a `vpdpbusd` against 128s.
 /// Exact for every i8 value (the i32 arithmetic wraps, and the true result fits i32 for
 /// any length below 2^17).
 ///
@@ -356,30 +356,31 @@ pub(super) unsafe fn dot_i8i8_vnni(a: &[i8], b: &[i8]) -> i32 {
     // Every load covers `a[i..i + len]` / `b[i..i + len]` with `i + len <= n`.
     // SAFETY: in-bounds loads (above); the features are the function's contract.
     unsafe {
-        // `x ^ 0x80` is `x + 128` as an unsigned byte. Masked-off bytes are 0 in both
-        // inputs: (0 + 128)·0 and 1·0 add nothing.
+        // `x ^ 0x80` is `x + 128` as an unsigned byte, and the same 0x80 bytes as the
+        // unsigned operand give `128·y`. Masked-off bytes are 0 in both inputs and add
+        // nothing. Four independent accumulator chains; one reduction at the end.
         let bias = _mm512_set1_epi8(i8::MIN);
-        let ones = _mm512_set1_epi8(1);
         let mut acc = [_mm512_setzero_si512(); 2];
-        let mut sum = _mm512_setzero_si512();
+        let mut sub = [_mm512_setzero_si512(); 2];
         while i + 128 <= n {
             let (x0, y0) = (load_bytes(a, i, 64), load_bytes(b, i, 64));
             let (x1, y1) = (load_bytes(a, i + 64, 64), load_bytes(b, i + 64, 64));
             acc[0] = _mm512_dpbusd_epi32(acc[0], _mm512_xor_si512(x0, bias), y0);
             acc[1] = _mm512_dpbusd_epi32(acc[1], _mm512_xor_si512(x1, bias), y1);
-            sum = _mm512_dpbusd_epi32(sum, ones, y0);
-            sum = _mm512_dpbusd_epi32(sum, ones, y1);
+            sub[0] = _mm512_dpbusd_epi32(sub[0], bias, y0);
+            sub[1] = _mm512_dpbusd_epi32(sub[1], bias, y1);
             i += 128;
         }
         while i < n {
             let len = (n - i).min(64);
             let (x, y) = (load_bytes(a, i, len), load_bytes(b, i, len));
             acc[0] = _mm512_dpbusd_epi32(acc[0], _mm512_xor_si512(x, bias), y);
-            sum = _mm512_dpbusd_epi32(sum, ones, y);
+            sub[0] = _mm512_dpbusd_epi32(sub[0], bias, y);
             i += len;
         }
-        let biased = _mm512_reduce_add_epi32(_mm512_add_epi32(acc[0], acc[1]));
-        biased.wrapping_sub(_mm512_reduce_add_epi32(sum).wrapping_mul(128))
+        let acc = _mm512_add_epi32(acc[0], acc[1]);
+        let sub = _mm512_add_epi32(sub[0], sub[1]);
+        _mm512_reduce_add_epi32(_mm512_sub_epi32(acc, sub))
     }
 }
 
@@ -404,8 +405,8 @@ unsafe fn i4_query_halves(q0: __m512i, q1: __m512i) -> (__m512i, __m512i) {
 
 /// Dot product of `i8` query codes with packed `i4` row codes, exact in `i32`, with
 /// `vpmaddubsw`: the stored nibbles `code + 8` (0..=15) are unsigned bytes, so
-/// `Σ q·code = Σ nibble·q − 8·Σ q` (each i16 lane sums at most 2 · 15 · 128 per product
-/// pair, two pairs: no saturation). Layout and lengths as `avx2::dot_i4`: whole 32-byte
+/// `Σ q·code = Σ nibble·q − Σ 8·q` (every `vpmaddubsw` lane is at most 2 · 15 · 128 in
+/// magnitude: no saturation). Layout and lengths as `avx2::dot_i4`: whole 32-byte
 /// blocks only, `min(q.len() / 64, codes.len() / 32)` of them.
 ///
 /// # Safety
@@ -419,10 +420,9 @@ pub(super) unsafe fn dot_i4(q: &[i8], codes: &[u8]) -> i32 {
     // SAFETY: in-bounds loads (above); the features are the function's contract.
     unsafe {
         let mask = _mm512_set1_epi8(0x0F);
-        let ones8 = _mm512_set1_epi8(1);
+        let eights = _mm512_set1_epi8(8);
         let ones16 = _mm512_set1_epi16(1);
         let mut acc = _mm512_setzero_si512();
-        let mut sum = _mm512_setzero_si512();
         let mut b = 0;
         while b < blocks {
             let two = blocks - b >= 2;
@@ -436,17 +436,17 @@ pub(super) unsafe fn dot_i4(q: &[i8], codes: &[u8]) -> i32 {
             let (ql, qh) = i4_query_halves(q0, q1);
             let lo = _mm512_and_si512(r, mask);
             let hi = _mm512_and_si512(_mm512_srli_epi16::<4>(r), mask);
+            // Four i16 terms of at most 2 · 15 · 128 each: |p| <= 15,360, no overflow.
             let p = _mm512_add_epi16(_mm512_maddubs_epi16(lo, ql), _mm512_maddubs_epi16(hi, qh));
-            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(p, ones16));
             let s = _mm512_add_epi16(
-                _mm512_maddubs_epi16(ones8, q0),
-                _mm512_maddubs_epi16(ones8, q1),
+                _mm512_maddubs_epi16(eights, q0),
+                _mm512_maddubs_epi16(eights, q1),
             );
-            sum = _mm512_add_epi32(sum, _mm512_madd_epi16(s, ones16));
+            let p = _mm512_sub_epi16(p, s);
+            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(p, ones16));
             b += 2;
         }
-        let dot = _mm512_reduce_add_epi32(acc);
-        dot.wrapping_sub(_mm512_reduce_add_epi32(sum).wrapping_mul(8))
+        _mm512_reduce_add_epi32(acc)
     }
 }
 
@@ -461,9 +461,10 @@ pub(super) unsafe fn dot_i4_vnni(q: &[i8], codes: &[u8]) -> i32 {
     // SAFETY: in-bounds loads (above); the features are the function's contract.
     unsafe {
         let mask = _mm512_set1_epi8(0x0F);
-        let ones8 = _mm512_set1_epi8(1);
-        let mut acc = _mm512_setzero_si512();
-        let mut sum = _mm512_setzero_si512();
+        let eights = _mm512_set1_epi8(8);
+        // Four independent accumulator chains; one reduction at the end.
+        let mut acc = [_mm512_setzero_si512(); 2];
+        let mut sub = [_mm512_setzero_si512(); 2];
         let mut b = 0;
         while b < blocks {
             let two = blocks - b >= 2;
@@ -477,13 +478,14 @@ pub(super) unsafe fn dot_i4_vnni(q: &[i8], codes: &[u8]) -> i32 {
             let (ql, qh) = i4_query_halves(q0, q1);
             let lo = _mm512_and_si512(r, mask);
             let hi = _mm512_and_si512(_mm512_srli_epi16::<4>(r), mask);
-            acc = _mm512_dpbusd_epi32(acc, lo, ql);
-            acc = _mm512_dpbusd_epi32(acc, hi, qh);
-            sum = _mm512_dpbusd_epi32(sum, ones8, q0);
-            sum = _mm512_dpbusd_epi32(sum, ones8, q1);
+            acc[0] = _mm512_dpbusd_epi32(acc[0], lo, ql);
+            acc[1] = _mm512_dpbusd_epi32(acc[1], hi, qh);
+            sub[0] = _mm512_dpbusd_epi32(sub[0], eights, q0);
+            sub[1] = _mm512_dpbusd_epi32(sub[1], eights, q1);
             b += 2;
         }
-        let dot = _mm512_reduce_add_epi32(acc);
-        dot.wrapping_sub(_mm512_reduce_add_epi32(sum).wrapping_mul(8))
+        let acc = _mm512_add_epi32(acc[0], acc[1]);
+        let sub = _mm512_add_epi32(sub[0], sub[1]);
+        _mm512_reduce_add_epi32(_mm512_sub_epi32(acc, sub))
     }
 }
