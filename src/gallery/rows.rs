@@ -306,6 +306,67 @@ pub(crate) struct CodedQuery {
     scale: f32,
 }
 
+impl CodedQuery {
+    /// The query's codes (`dims` for `i8` rows, padded to whole blocks for `i4`).
+    pub fn codes(&self) -> &[i8] {
+        &self.codes
+    }
+}
+
+impl Rows<'_> {
+    /// Distances from coded queries (`qs`, from [`Rows::coded_query`]; their codes back to
+    /// back in `codes` when the rows are `i8`) to rows `start..start + nr`, written to
+    /// `out[j * nr + i]`, each bit for bit [`Rows::distance_coded`]: the `i8` codes go
+    /// through the integer batch tile (`metric::cross_i8`, into the scratch `dots`), `i4`
+    /// rows pair by pair.
+    #[allow(clippy::too_many_arguments)]
+    pub fn cross_coded(
+        &self,
+        dims: usize,
+        qs: &[CodedQuery],
+        codes: &[i8],
+        start: usize,
+        nr: usize,
+        dots: &mut Vec<i32>,
+        out: &mut [f32],
+    ) {
+        match self {
+            Rows::I8 {
+                codes: rows,
+                scales,
+            } => {
+                let (Some(block), Some(sc)) = (
+                    rows.get(start * dims..(start + nr) * dims),
+                    scales.get(start..start + nr),
+                ) else {
+                    return;
+                };
+                dots.resize(qs.len() * nr, 0);
+                let Some(qcodes) = codes.get(..qs.len() * dims) else {
+                    return;
+                };
+                metric::cross_i8(qcodes, block, dims, dots);
+                for ((q, o), d) in qs
+                    .iter()
+                    .zip(out.chunks_exact_mut(nr))
+                    .zip(dots.chunks_exact(nr))
+                {
+                    for ((o, s), dot) in o.iter_mut().zip(sc).zip(d) {
+                        *o = 1.0 - q.scale * s * *dot as f32;
+                    }
+                }
+            }
+            _ => {
+                for (q, o) in qs.iter().zip(out.chunks_exact_mut(nr)) {
+                    for (i, o) in o.iter_mut().enumerate() {
+                        *o = self.distance_coded(dims, q, start + i);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Rows encoded for writing: the `VECTORS` bytes and, for `i8`, the `QUANT` bytes.
 pub(crate) enum Encoded {
     F16(Vec<u16>),

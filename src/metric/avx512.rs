@@ -489,3 +489,43 @@ pub(super) unsafe fn dot_i4_vnni(q: &[i8], codes: &[u8]) -> i32 {
         _mm512_reduce_add_epi32(_mm512_sub_epi32(acc, sub))
     }
 }
+
+/// Biased integer dot products of a `QT × RT` tile of `i8` code vectors with `vpdpbusd`:
+/// `Σ (r + 128)·q` over the first `n` components of each (query `q`, row `r`) pair, the
+/// row bytes made unsigned by `^ 0x80` once per loaded chunk and shared by the `QT`
+/// queries. The caller subtracts `128·Σ q` per query (see `metric::cross_i8_with`). Exact
+/// for every i8 value in wrapping i32 arithmetic; tails use masked loads (masked-off
+/// bytes are 0 in `q`, so their `(0 + 128)·0` adds nothing).
+///
+/// # Safety
+/// The CPU must support AVX2, FMA, F16C, AVX-512 F/BW/VL/DQ and AVX-512 VNNI. Every slice
+/// must have at least `n` elements.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")]
+pub(super) unsafe fn tile_i8_vnni(q: [&[i8]; QT], r: [&[i8]; RT], n: usize) -> [[i32; RT]; QT] {
+    let mut i = 0;
+    // Every load covers `s[i..i + len]` with `i + len <= n <= s.len()` (the contract).
+    // SAFETY: in-bounds loads (above); the features are the function's contract.
+    unsafe {
+        let bias = _mm512_set1_epi8(i8::MIN);
+        let mut acc = [[_mm512_setzero_si512(); RT]; QT];
+        while i < n {
+            let len = (n - i).min(64);
+            let rv: [__m512i; RT] =
+                std::array::from_fn(|b| _mm512_xor_si512(load_bytes(r[b], i, len), bias));
+            for qi in 0..QT {
+                let qv = load_bytes(q[qi], i, len);
+                for ri in 0..RT {
+                    acc[qi][ri] = _mm512_dpbusd_epi32(acc[qi][ri], rv[ri], qv);
+                }
+            }
+            i += len;
+        }
+        let mut out = [[0i32; RT]; QT];
+        for qi in 0..QT {
+            for ri in 0..RT {
+                out[qi][ri] = _mm512_reduce_add_epi32(acc[qi][ri]);
+            }
+        }
+        out
+    }
+}

@@ -347,7 +347,10 @@ pub fn cross_with(
                     }
                 }
             };
-            cross_tiled::<{ avx512::QT }, { avx512::RT }>(metric, queries, rows, d, nq, out, tile)
+            let fin = |v| finish(metric, v);
+            cross_tiled::<_, _, _, { avx512::QT }, { avx512::RT }>(
+                queries, rows, d, nq, out, tile, fin,
+            )
         }
         #[cfg(target_arch = "x86_64")]
         BackendKind::Avx2Fma => {
@@ -362,7 +365,8 @@ pub fn cross_with(
                     }
                 }
             };
-            cross_tiled::<{ avx2::QT }, { avx2::RT }>(metric, queries, rows, d, nq, out, tile)
+            let fin = |v| finish(metric, v);
+            cross_tiled::<_, _, _, { avx2::QT }, { avx2::RT }>(queries, rows, d, nq, out, tile, fin)
         }
         _ => {
             for (a, q) in queries.chunks_exact(d).take(nq).enumerate() {
@@ -372,36 +376,104 @@ pub fn cross_with(
     }
 }
 
+/// Exact dot products of `i8` code vectors: every query (`queries`, row-major, `d` codes
+/// each) with every row (`rows`, row-major), written row-major into `out[qi * nr + ri]`
+/// where `nr = rows.len() / d`. Codes in `-127..=127` (as [`dot_i8i8`]); extra queries
+/// beyond `out.len() / nr` are ignored. Each value equals [`dot_i8i8`] of the pair.
+pub(crate) fn cross_i8(queries: &[i8], rows: &[i8], d: usize, out: &mut [i32]) {
+    cross_i8_with(Backend::active(), queries, rows, d, out)
+}
+
+/// [`cross_i8`] on an explicit backend: a register tile of `vpdpbusd` on `avx512+vnni`
+/// (each loaded row chunk serves six queries), the pair kernel elsewhere.
+#[doc(hidden)]
+pub fn cross_i8_with(backend: Backend, queries: &[i8], rows: &[i8], d: usize, out: &mut [i32]) {
+    if d == 0 {
+        return;
+    }
+    let nr = rows.len() / d;
+    if nr == 0 {
+        return;
+    }
+    let nq = (queries.len() / d).min(out.len() / nr);
+    match backend.kind() {
+        #[cfg(target_arch = "x86_64")]
+        BackendKind::Avx512Vnni => {
+            let tile = |qs: [&[i8]; avx512::QT], rs: [&[i8]; avx512::RT]| {
+                // SAFETY: the kind proves AVX-512 VNNI with F/BW/VL/DQ, AVX2, FMA, F16C
+                // (Dispatch); `cross_tiled` passes slices of `d` elements each.
+                unsafe { avx512::tile_i8_vnni(qs, rs, d) }
+            };
+            cross_tiled::<_, _, _, { avx512::QT }, { avx512::RT }>(
+                queries,
+                rows,
+                d,
+                nq,
+                out,
+                tile,
+                |v| v,
+            );
+            // The tile returns Σ (r + 128)·q: remove 128·Σ q per query.
+            for (q, o) in queries
+                .chunks_exact(d)
+                .zip(out.chunks_exact_mut(nr))
+                .take(nq)
+            {
+                let bias = q
+                    .iter()
+                    .map(|&c| i32::from(c))
+                    .sum::<i32>()
+                    .wrapping_mul(128);
+                for v in o {
+                    *v = v.wrapping_sub(bias);
+                }
+            }
+        }
+        _ => {
+            for (q, o) in queries
+                .chunks_exact(d)
+                .zip(out.chunks_exact_mut(nr))
+                .take(nq)
+            {
+                for (v, r) in o.iter_mut().zip(rows.chunks_exact(d)) {
+                    *v = dot_i8i8_with(backend, q, r);
+                }
+            }
+        }
+    }
+}
+
 /// The batch loop over `QT × RT` register tiles: `tile(qs, rs)` returns the raw kernel
-/// values of `QT` queries against `RT` rows, each slice of `d` elements.
+/// values of `QT` queries against `RT` rows, each slice of `d` elements, and `finish`
+/// turns each into the value stored in `out`.
 ///
 /// Every (query, row) pair goes through the same tile kernel, whatever its position:
 /// partial tiles at the edges are padded by repeating the last query / row (their results
 /// are discarded). So a pair's distance is bit-identical however a batch is split across
 /// threads.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-fn cross_tiled<const QT: usize, const RT: usize>(
-    metric: Metric,
-    queries: &[f32],
-    rows: &[f32],
+fn cross_tiled<T, V: Copy, U, const QT: usize, const RT: usize>(
+    queries: &[T],
+    rows: &[T],
     d: usize,
     nq: usize,
-    out: &mut [f32],
-    tile: impl Fn([&[f32]; QT], [&[f32]; RT]) -> [[f32; RT]; QT],
+    out: &mut [U],
+    tile: impl Fn([&[T]; QT], [&[T]; RT]) -> [[V; RT]; QT],
+    finish: impl Fn(V) -> U,
 ) {
     let nr = rows.len() / d;
     let q = |i: usize| &queries[i * d..(i + 1) * d];
     let r = |i: usize| &rows[i * d..(i + 1) * d];
     let mut qi = 0;
     while qi < nq {
-        let qs: [&[f32]; QT] = std::array::from_fn(|a| q((qi + a).min(nq - 1)));
+        let qs: [&[T]; QT] = std::array::from_fn(|a| q((qi + a).min(nq - 1)));
         let mut ri = 0;
         while ri < nr {
-            let rs: [&[f32]; RT] = std::array::from_fn(|b| r((ri + b).min(nr - 1)));
+            let rs: [&[T]; RT] = std::array::from_fn(|b| r((ri + b).min(nr - 1)));
             let raw = tile(qs, rs);
             for (a, row) in raw.iter().enumerate().take(nq - qi) {
                 for (b, v) in row.iter().enumerate().take(nr - ri) {
-                    out[(qi + a) * nr + ri + b] = finish(metric, *v);
+                    out[(qi + a) * nr + ri + b] = finish(*v);
                 }
             }
             ri += RT;
@@ -538,6 +610,41 @@ mod tests {
         }
     }
 
+    proptest! {
+        #[test]
+        fn cross_i8_matches_scalar(
+            d in 1usize..200,
+            nq in 1usize..14,
+            nr in 1usize..11,
+            seed in any::<u64>(),
+        ) {
+            let mut s = seed | 1;
+            let mut code = || {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                // -127..=127, a third of them at the extremes.
+                match s % 6 {
+                    0 => 127,
+                    1 => -127,
+                    _ => (((s >> 8) % 255) as i32 - 127) as i8,
+                }
+            };
+            let qs: Vec<i8> = (0..nq * d).map(|_| code()).collect();
+            let rows: Vec<i8> = (0..nr * d).map(|_| code()).collect();
+            for be in backends() {
+                let mut out = vec![i32::MIN; nq * nr];
+                cross_i8_with(be, &qs, &rows, d, &mut out);
+                for a in 0..nq {
+                    for b in 0..nr {
+                        let want = scalar::dot_i8i8(&qs[a * d..(a + 1) * d], &rows[b * d..(b + 1) * d]);
+                        prop_assert_eq!(out[a * nr + b], want, "{:?} ({},{})", be, a, b);
+                    }
+                }
+            }
+        }
+    }
+
     /// Integer kernels at the ends of their ranges and at every tail length: no i16
     /// saturation (`vpmaddubsw`) and an exact bias correction (`vpdpbusd`), long enough
     /// that a narrow accumulator would overflow.
@@ -556,6 +663,18 @@ mod tests {
                 let want = scalar::dot_i8i8(&a, &b);
                 for be in backends() {
                     assert_eq!(dot_i8i8_with(be, &a, &b), want, "{be:?} n={n} ({x},{y})");
+                }
+            }
+        }
+        for d in [1, 63, 64, 65, 384, 4097] {
+            for (x, y) in [(127i8, 127i8), (-127, 127), (-127, -127)] {
+                let qs = vec![x; 7 * d];
+                let rows = vec![y; 5 * d];
+                let want = scalar::dot_i8i8(&qs[..d], &rows[..d]);
+                for be in backends() {
+                    let mut out = vec![0; 35];
+                    cross_i8_with(be, &qs, &rows, d, &mut out);
+                    assert!(out.iter().all(|&v| v == want), "{be:?} d={d}");
                 }
             }
         }
