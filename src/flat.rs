@@ -229,8 +229,8 @@ pub(crate) fn prepare_batch<'q>(view: &View<'_>, queries: &'q [f32]) -> Result<C
 enum Queries<'a> {
     /// Prepared queries, `dims` each.
     F32(&'a [f32]),
-    /// Queries quantised like the rows ([`Rows::coded_query`]) and, for `i8` rows, their
-    /// codes back to back (`dims` each; empty otherwise).
+    /// Queries quantised like the rows ([`Rows::coded_query`]) and their codes back to
+    /// back (all coded queries of a gallery have the same length).
     Coded(&'a [CodedQuery], &'a [i8]),
 }
 
@@ -239,7 +239,10 @@ impl<'a> Queries<'a> {
     fn part(self, d: usize, a: usize, b: usize) -> Queries<'a> {
         match self {
             Queries::F32(q) => Queries::F32(&q[a * d..b * d]),
-            Queries::Coded(q, c) => Queries::Coded(&q[a..b], c.get(a * d..b * d).unwrap_or(&[])),
+            Queries::Coded(q, c) => {
+                let len = q.first().map_or(0, |q| q.codes().len());
+                Queries::Coded(&q[a..b], c.get(a * len..b * len).unwrap_or(&[]))
+            }
         }
     }
 }
@@ -305,6 +308,7 @@ fn batch_range_coded(
 ) -> Vec<TopK> {
     let d = view.dims;
     let nq = cq.len();
+    let len = cq.first().map_or(0, |q| q.codes().len());
     let mut tops: Vec<TopK> = (0..nq).map(|_| new_top(params)).collect();
     let mut buf = vec![0f32; QUERY_GROUP.min(nq) * BATCH_BLOCK_ROWS];
     let mut dots = Vec::with_capacity(buf.len());
@@ -315,7 +319,7 @@ fn batch_range_coded(
         for g in (0..nq).step_by(QUERY_GROUP) {
             let gq = QUERY_GROUP.min(nq - g);
             let out = &mut buf[..gq * nr];
-            let gcodes = codes.get(g * d..(g + gq) * d).unwrap_or(&[]);
+            let gcodes = codes.get(g * len..(g + gq) * len).unwrap_or(&[]);
             let cqs = &cq[g..g + gq];
             view.rows
                 .cross_coded(d, cqs, gcodes, start, nr, &mut dots, out);
@@ -388,7 +392,9 @@ fn batch_all(
         Vec::new()
     };
     let cq_codes: Vec<i8> = match view.rows {
-        Rows::I8 { .. } if cq.len() == nq => cq.iter().flat_map(|q| q.codes()).copied().collect(),
+        Rows::I8 { .. } | Rows::I4 { .. } if cq.len() == nq => {
+            cq.iter().flat_map(|q| q.codes()).copied().collect()
+        }
         _ => Vec::new(),
     };
     let batch = if cq.len() == nq {

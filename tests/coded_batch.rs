@@ -24,7 +24,8 @@ fn check_batch_equals_single(g: &Gallery, params: &SearchParams<'_>) {
         let single = g.search(&q[i * d..(i + 1) * d], params).unwrap();
         assert_eq!(hits.len(), params.k.min(g.len()));
         assert_eq!(
-            hits, &single,
+            hits,
+            &single,
             "query {i}: batch and single differ ({:?})",
             g.element_type()
         );

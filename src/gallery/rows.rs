@@ -314,11 +314,10 @@ impl CodedQuery {
 }
 
 impl Rows<'_> {
-    /// Distances from coded queries (`qs`, from [`Rows::coded_query`]; their codes back to
-    /// back in `codes` when the rows are `i8`) to rows `start..start + nr`, written to
-    /// `out[j * nr + i]`, each bit for bit [`Rows::distance_coded`]: the `i8` codes go
-    /// through the integer batch tile (`metric::cross_i8`, into the scratch `dots`), `i4`
-    /// rows pair by pair.
+    /// Distances from coded queries (`qs`, from [`Rows::coded_query`], their codes back to
+    /// back in `codes`) to rows `start..start + nr`, written to `out[j * nr + i]`, each bit
+    /// for bit [`Rows::distance_coded`]: through the integer batch tiles
+    /// (`metric::cross_i8` / `cross_i4`, into the scratch `dots`).
     #[allow(clippy::too_many_arguments)]
     pub fn cross_coded(
         &self,
@@ -346,6 +345,31 @@ impl Rows<'_> {
                     return;
                 };
                 metric::cross_i8(qcodes, block, dims, dots);
+                for ((q, o), d) in qs
+                    .iter()
+                    .zip(out.chunks_exact_mut(nr))
+                    .zip(dots.chunks_exact(nr))
+                {
+                    for ((o, s), dot) in o.iter_mut().zip(sc).zip(d) {
+                        *o = 1.0 - q.scale * s * *dot as f32;
+                    }
+                }
+            }
+            Rows::I4 {
+                codes: rows,
+                scales,
+                stride,
+            } => {
+                let len = 2 * stride;
+                let (Some(block), Some(sc), Some(qcodes)) = (
+                    rows.get(start * stride..(start + nr) * stride),
+                    scales.get(start..start + nr),
+                    codes.get(..qs.len() * len),
+                ) else {
+                    return;
+                };
+                dots.resize(qs.len() * nr, 0);
+                metric::cross_i4(qcodes, block, *stride, dots);
                 for ((q, o), d) in qs
                     .iter()
                     .zip(out.chunks_exact_mut(nr))

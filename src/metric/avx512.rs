@@ -529,3 +529,52 @@ pub(super) unsafe fn tile_i8_vnni(q: [&[i8]; QT], r: [&[i8]; RT], n: usize) -> [
         out
     }
 }
+
+/// Biased integer dot products of a `QT × RT` tile of `i8` query codes with packed `i4`
+/// rows (layout of `metric::dot_i4`) with `vpdpbusd`: `Σ nibble·q` over `blocks` whole
+/// 32-byte blocks, where `nibble = code + 8`. Each row block is unpacked once (low
+/// nibbles are the block's components 0..32, high nibbles 32..64, so the 64 unsigned
+/// bytes are the components in order) and shared by the `QT` queries, whose 64 codes of
+/// the block are one load. The caller subtracts `8·Σ q` per query (see
+/// `metric::cross_i4_with`). Exact in wrapping i32 arithmetic.
+///
+/// # Safety
+/// The CPU must support AVX2, FMA, F16C, AVX-512 F/BW/VL/DQ and AVX-512 VNNI. Every query
+/// must have at least `64 · blocks` codes and every row `32 · blocks` bytes.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")]
+pub(super) unsafe fn tile_i4_vnni(
+    q: [&[i8]; QT],
+    r: [&[u8]; RT],
+    blocks: usize,
+) -> [[i32; RT]; QT] {
+    debug_assert!(q.iter().all(|q| q.len() >= 64 * blocks));
+    debug_assert!(r.iter().all(|r| r.len() >= 32 * blocks));
+    // Block `b` reads `r[32b..32b + 32]` and `q[64b..64b + 64]`, in bounds for
+    // `b < blocks` (the contract).
+    // SAFETY: in-bounds loads (above); the features are the function's contract.
+    unsafe {
+        let mask = _mm256_set1_epi8(0x0F);
+        let mut acc = [[_mm512_setzero_si512(); RT]; QT];
+        for b in 0..blocks {
+            let rv: [__m512i; RT] = std::array::from_fn(|j| {
+                let x = _mm256_loadu_si256(r[j].as_ptr().add(32 * b).cast());
+                let lo = _mm256_and_si256(x, mask);
+                let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(x), mask);
+                _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo), hi)
+            });
+            for qi in 0..QT {
+                let qv = _mm512_loadu_si512(q[qi].as_ptr().add(64 * b).cast());
+                for ri in 0..RT {
+                    acc[qi][ri] = _mm512_dpbusd_epi32(acc[qi][ri], rv[ri], qv);
+                }
+            }
+        }
+        let mut out = [[0i32; RT]; QT];
+        for qi in 0..QT {
+            for ri in 0..RT {
+                out[qi][ri] = _mm512_reduce_add_epi32(acc[qi][ri]);
+            }
+        }
+        out
+    }
+}

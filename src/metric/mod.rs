@@ -348,8 +348,13 @@ pub fn cross_with(
                 }
             };
             let fin = |v| finish(metric, v);
-            cross_tiled::<_, _, _, { avx512::QT }, { avx512::RT }>(
-                queries, rows, d, nq, out, tile, fin,
+            cross_tiled::<_, _, _, _, { avx512::QT }, { avx512::RT }>(
+                (queries, d),
+                (rows, d),
+                nq,
+                out,
+                tile,
+                fin,
             )
         }
         #[cfg(target_arch = "x86_64")]
@@ -366,7 +371,14 @@ pub fn cross_with(
                 }
             };
             let fin = |v| finish(metric, v);
-            cross_tiled::<_, _, _, { avx2::QT }, { avx2::RT }>(queries, rows, d, nq, out, tile, fin)
+            cross_tiled::<_, _, _, _, { avx2::QT }, { avx2::RT }>(
+                (queries, d),
+                (rows, d),
+                nq,
+                out,
+                tile,
+                fin,
+            )
         }
         _ => {
             for (a, q) in queries.chunks_exact(d).take(nq).enumerate() {
@@ -404,10 +416,9 @@ pub fn cross_i8_with(backend: Backend, queries: &[i8], rows: &[i8], d: usize, ou
                 // (Dispatch); `cross_tiled` passes slices of `d` elements each.
                 unsafe { avx512::tile_i8_vnni(qs, rs, d) }
             };
-            cross_tiled::<_, _, _, { avx512::QT }, { avx512::RT }>(
-                queries,
-                rows,
-                d,
+            cross_tiled::<_, _, _, _, { avx512::QT }, { avx512::RT }>(
+                (queries, d),
+                (rows, d),
                 nq,
                 out,
                 tile,
@@ -443,33 +454,111 @@ pub fn cross_i8_with(backend: Backend, queries: &[i8], rows: &[i8], d: usize, ou
     }
 }
 
+/// Exact dot products of `i8` query codes with packed `i4` rows (layout of [`dot_i4`]):
+/// every query (`queries`, `2 · stride` codes each, padded with zeros like the rows) with
+/// every row (`rows`, `stride` bytes each, a multiple of 32), written row-major into
+/// `out[qi * nr + ri]`. Each value equals [`dot_i4`] of the pair.
+pub(crate) fn cross_i4(queries: &[i8], rows: &[u8], stride: usize, out: &mut [i32]) {
+    cross_i4_with(Backend::active(), queries, rows, stride, out)
+}
+
+/// [`cross_i4`] on an explicit backend: a register tile of `vpdpbusd` on `avx512+vnni`
+/// (the nibbles of a 32-byte block, unpacked once, are the 64 unsigned bytes of the
+/// block's components in order, shared by six queries), the pair kernel elsewhere.
+#[doc(hidden)]
+pub fn cross_i4_with(
+    backend: Backend,
+    queries: &[i8],
+    rows: &[u8],
+    stride: usize,
+    out: &mut [i32],
+) {
+    let dq = 2 * stride;
+    if stride == 0 {
+        return;
+    }
+    let nr = rows.len() / stride;
+    if nr == 0 {
+        return;
+    }
+    let nq = (queries.len() / dq).min(out.len() / nr);
+    match backend.kind() {
+        #[cfg(target_arch = "x86_64")]
+        BackendKind::Avx512Vnni => {
+            let blocks = stride / 32;
+            let tile = |qs: [&[i8]; avx512::QT], rs: [&[u8]; avx512::RT]| {
+                // SAFETY: the kind proves AVX-512 VNNI with F/BW/VL/DQ, AVX2, FMA, F16C
+                // (Dispatch); `cross_tiled` passes queries of `2 · stride` codes and rows
+                // of `stride` bytes, so `blocks` whole blocks are in bounds of each.
+                unsafe { avx512::tile_i4_vnni(qs, rs, blocks) }
+            };
+            cross_tiled::<_, _, _, _, { avx512::QT }, { avx512::RT }>(
+                (queries, dq),
+                (rows, stride),
+                nq,
+                out,
+                tile,
+                |v| v,
+            );
+            // The tile returns Σ nibble·q = Σ (code + 8)·q: remove 8·Σ q per query, over
+            // the components of whole blocks.
+            for (q, o) in queries
+                .chunks_exact(dq)
+                .zip(out.chunks_exact_mut(nr))
+                .take(nq)
+            {
+                let bias = q[..64 * blocks]
+                    .iter()
+                    .map(|&c| i32::from(c))
+                    .sum::<i32>()
+                    .wrapping_mul(8);
+                for v in o {
+                    *v = v.wrapping_sub(bias);
+                }
+            }
+        }
+        _ => {
+            for (q, o) in queries
+                .chunks_exact(dq)
+                .zip(out.chunks_exact_mut(nr))
+                .take(nq)
+            {
+                for (v, r) in o.iter_mut().zip(rows.chunks_exact(stride)) {
+                    *v = dot_i4_with(backend, q, r);
+                }
+            }
+        }
+    }
+}
+
 /// The batch loop over `QT × RT` register tiles: `tile(qs, rs)` returns the raw kernel
-/// values of `QT` queries against `RT` rows, each slice of `d` elements, and `finish`
-/// turns each into the value stored in `out`.
+/// values of `QT` queries (`dq` elements each) against `RT` rows (`dr` each), and
+/// `finish` turns each into the value stored in `out`.
 ///
 /// Every (query, row) pair goes through the same tile kernel, whatever its position:
 /// partial tiles at the edges are padded by repeating the last query / row (their results
 /// are discarded). So a pair's distance is bit-identical however a batch is split across
 /// threads.
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-fn cross_tiled<T, V: Copy, U, const QT: usize, const RT: usize>(
-    queries: &[T],
-    rows: &[T],
-    d: usize,
+#[allow(clippy::too_many_arguments)]
+fn cross_tiled<T, S, V: Copy, U, const QT: usize, const RT: usize>(
+    queries: (&[T], usize),
+    rows: (&[S], usize),
     nq: usize,
     out: &mut [U],
-    tile: impl Fn([&[T]; QT], [&[T]; RT]) -> [[V; RT]; QT],
+    tile: impl Fn([&[T]; QT], [&[S]; RT]) -> [[V; RT]; QT],
     finish: impl Fn(V) -> U,
 ) {
-    let nr = rows.len() / d;
-    let q = |i: usize| &queries[i * d..(i + 1) * d];
-    let r = |i: usize| &rows[i * d..(i + 1) * d];
+    let ((queries, dq), (rows, dr)) = (queries, rows);
+    let nr = rows.len() / dr;
+    let q = |i: usize| &queries[i * dq..(i + 1) * dq];
+    let r = |i: usize| &rows[i * dr..(i + 1) * dr];
     let mut qi = 0;
     while qi < nq {
         let qs: [&[T]; QT] = std::array::from_fn(|a| q((qi + a).min(nq - 1)));
         let mut ri = 0;
         while ri < nr {
-            let rs: [&[T]; RT] = std::array::from_fn(|b| r((ri + b).min(nr - 1)));
+            let rs: [&[S]; RT] = std::array::from_fn(|b| r((ri + b).min(nr - 1)));
             let raw = tile(qs, rs);
             for (a, row) in raw.iter().enumerate().take(nq - qi) {
                 for (b, v) in row.iter().enumerate().take(nr - ri) {
@@ -638,6 +727,36 @@ mod tests {
                 for a in 0..nq {
                     for b in 0..nr {
                         let want = scalar::dot_i8i8(&qs[a * d..(a + 1) * d], &rows[b * d..(b + 1) * d]);
+                        prop_assert_eq!(out[a * nr + b], want, "{:?} ({},{})", be, a, b);
+                    }
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn cross_i4_matches_scalar(
+            blocks in 0usize..5,
+            nq in 1usize..14,
+            nr in 1usize..11,
+            q in prop::collection::vec(-127i8..=127, 64 * 4 * 13),
+            codes in prop::collection::vec(any::<u8>(), 32 * 4 * 10),
+        ) {
+            let stride = 32 * blocks;
+            let (qs, rows) = (&q[..nq * 2 * stride], &codes[..nr * stride]);
+            for be in backends() {
+                let mut out = vec![i32::MIN; nq * nr];
+                cross_i4_with(be, qs, rows, stride, &mut out);
+                if stride == 0 {
+                    continue;
+                }
+                for a in 0..nq {
+                    for b in 0..nr {
+                        let want = scalar::dot_i4(
+                            &qs[a * 2 * stride..(a + 1) * 2 * stride],
+                            &rows[b * stride..(b + 1) * stride],
+                        );
                         prop_assert_eq!(out[a * nr + b], want, "{:?} ({},{})", be, a, b);
                     }
                 }
