@@ -338,11 +338,11 @@ impl Rows<'_> {
                     rows.get(start * dims..(start + nr) * dims),
                     scales.get(start..start + nr),
                 ) else {
-                    return;
+                    return self.cross_coded_pairs(dims, qs, start, nr, out);
                 };
                 dots.resize(qs.len() * nr, 0);
                 let Some(qcodes) = codes.get(..qs.len() * dims) else {
-                    return;
+                    return self.cross_coded_pairs(dims, qs, start, nr, out);
                 };
                 metric::cross_i8(qcodes, block, dims, dots);
                 for ((q, o), d) in qs
@@ -366,7 +366,7 @@ impl Rows<'_> {
                     scales.get(start..start + nr),
                     codes.get(..qs.len() * len),
                 ) else {
-                    return;
+                    return self.cross_coded_pairs(dims, qs, start, nr, out);
                 };
                 dots.resize(qs.len() * nr, 0);
                 metric::cross_i4(qcodes, block, *stride, dots);
@@ -380,12 +380,23 @@ impl Rows<'_> {
                     }
                 }
             }
-            _ => {
-                for (q, o) in qs.iter().zip(out.chunks_exact_mut(nr)) {
-                    for (i, o) in o.iter_mut().enumerate() {
-                        *o = self.distance_coded(dims, q, start + i);
-                    }
-                }
+            _ => self.cross_coded_pairs(dims, qs, start, nr, out),
+        }
+    }
+
+    /// [`Rows::cross_coded`] pair by pair (element types without a tile, and rows out of
+    /// range, which get the distance of the empty row).
+    fn cross_coded_pairs(
+        &self,
+        dims: usize,
+        qs: &[CodedQuery],
+        start: usize,
+        nr: usize,
+        out: &mut [f32],
+    ) {
+        for (q, o) in qs.iter().zip(out.chunks_exact_mut(nr)) {
+            for (i, o) in o.iter_mut().enumerate() {
+                *o = self.distance_coded(dims, q, start + i);
             }
         }
     }
