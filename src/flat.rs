@@ -358,7 +358,8 @@ pub(crate) fn search_batch_in(
         k: rescore::candidates(params),
         ..*params
     };
-    // The candidates are re-ranked: compare codes with codes, as `search_in` does.
+    // The candidates are re-ranked: compare codes with codes, as `search_in` does (where
+    // the integer tiles make that faster than the f32 tile).
     let found = batch_all(view, queries, set, &wide, true)?;
     let qs = prepare_batch(view, queries)?;
     let d = view.dims;
@@ -370,7 +371,8 @@ pub(crate) fn search_batch_in(
 
 /// Exact top-k of many queries over the stored rows of `view`, without re-ranking; with
 /// `coded`, `i8` and `i4` rows are compared with queries quantised like them (the
-/// candidate pass of a re-ranked search; not for L2, whose queries stay f32).
+/// candidate pass of a re-ranked search; not for L2, whose queries stay f32), where the
+/// backend has integer batch tiles (`metric::has_integer_tiles`).
 fn batch_all(
     view: &View<'_>,
     queries: &[f32],
@@ -384,7 +386,7 @@ fn batch_all(
     if nq == 0 {
         return Ok(Vec::new());
     }
-    let cq: Vec<CodedQuery> = if coded {
+    let cq: Vec<CodedQuery> = if coded && metric::has_integer_tiles() {
         qs.chunks_exact(d)
             .map_while(|q| view.rows.coded_query(view.metric, q))
             .collect()

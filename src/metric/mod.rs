@@ -388,6 +388,13 @@ pub fn cross_with(
     }
 }
 
+/// Whether the process's backend has integer batch tiles ([`cross_i8`], [`cross_i4`]):
+/// elsewhere they fall back to the pair kernels, which are no faster than decoding the rows
+/// and running the f32 tile, so callers keep that path there.
+pub(crate) fn has_integer_tiles() -> bool {
+    Backend::active().kind() == BackendKind::Avx512Vnni
+}
+
 /// Exact dot products of `i8` code vectors: every query (`queries`, row-major, `d` codes
 /// each) with every row (`rows`, row-major), written row-major into `out[qi * nr + ri]`
 /// where `nr = rows.len() / d`. Codes in `-127..=127` (as [`dot_i8i8`]); extra queries
