@@ -51,7 +51,7 @@ fn pair(c: &mut Criterion) {
                 x.iter(|| distance_simsimd(metric, black_box(a), black_box(b)))
             });
             g.bench_with_input(BenchmarkId::new("scalar", d), &d, |x, _| {
-                x.iter(|| distance_with(Backend::Scalar, metric, black_box(a), black_box(b)))
+                x.iter(|| distance_with(Backend::scalar(), metric, black_box(a), black_box(b)))
             });
         }
         g.finish();
@@ -185,7 +185,7 @@ fn summary() {
                 },
                 &mut || {
                     black_box(distance_with(
-                        Backend::Scalar,
+                        Backend::scalar(),
                         metric,
                         black_box(a),
                         black_box(b),

@@ -88,6 +88,10 @@ typedef enum {
      */
     VECMATCH_ERR_OUT_OF_RANGE = 108,
     /**
+     * `VECMATCH_BACKEND` names a kernel backend that is unknown or this CPU cannot run.
+     */
+    VECMATCH_ERR_UNSUPPORTED_BACKEND = 109,
+    /**
      * An operating-system I/O error (see the message).
      */
     VECMATCH_ERR_IO = 200,

@@ -154,6 +154,15 @@ pub enum Error {
         /// Why it does not apply.
         reason: String,
     },
+    /// The `VECMATCH_BACKEND` environment variable names a kernel backend that is unknown
+    /// or that this CPU cannot run (see `vecmatch::metric::BackendKind`).
+    #[error("VECMATCH_BACKEND={requested:?}: {reason}")]
+    UnsupportedBackend {
+        /// The variable's value.
+        requested: String,
+        /// Why it cannot be used, with the backends this CPU runs.
+        reason: String,
+    },
 }
 
 /// `x` in plain notation below 10^7, in scientific notation above.

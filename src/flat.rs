@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::filter::RowSet;
 use crate::gallery::View;
-use crate::gallery::rows::{Query, Rows};
+use crate::gallery::rows::{CodedQuery, Query, Rows};
 use crate::metric::{self, prepare_query};
 use crate::pool;
 use crate::rescore;
@@ -224,15 +224,44 @@ pub(crate) fn prepare_batch<'q>(view: &View<'_>, queries: &'q [f32]) -> Result<C
     Ok(owned.map_or(Cow::Borrowed(queries), Cow::Owned))
 }
 
+/// The queries of a batch as the kernels take them.
+#[derive(Clone, Copy)]
+enum Queries<'a> {
+    /// Prepared queries, `dims` each.
+    F32(&'a [f32]),
+    /// Queries quantised like the rows ([`Rows::coded_query`]) and their codes back to
+    /// back (all coded queries of a gallery have the same length).
+    Coded(&'a [CodedQuery], &'a [i8]),
+}
+
+impl<'a> Queries<'a> {
+    /// Queries `a..b`.
+    fn part(self, d: usize, a: usize, b: usize) -> Queries<'a> {
+        match self {
+            Queries::F32(q) => Queries::F32(&q[a * d..b * d]),
+            Queries::Coded(q, c) => {
+                let len = q.first().map_or(0, |q| q.codes().len());
+                Queries::Coded(&q[a..b], c.get(a * len..b * len).unwrap_or(&[]))
+            }
+        }
+    }
+}
+
 /// Tiled scan of rows `lo..hi` against every query: one top-k per query.
 fn batch_range(
     view: &View<'_>,
-    qs: &[f32],
+    qs: Queries<'_>,
     set: &RowSet,
     params: &SearchParams<'_>,
     lo: usize,
     hi: usize,
 ) -> Vec<TopK> {
+    let qs = match qs {
+        Queries::F32(qs) => qs,
+        Queries::Coded(cq, codes) => {
+            return batch_range_coded(view, cq, codes, set, params, lo, hi);
+        }
+    };
     let d = view.dims;
     let nq = qs.len() / d;
     let mut tops: Vec<TopK> = (0..nq).map(|_| new_top(params)).collect();
@@ -266,6 +295,43 @@ fn batch_range(
     tops
 }
 
+/// [`batch_range`] for coded queries: the candidate pass of a re-ranked batch, with the
+/// codes and distances of the single-query path (`search_in`).
+fn batch_range_coded(
+    view: &View<'_>,
+    cq: &[CodedQuery],
+    codes: &[i8],
+    set: &RowSet,
+    params: &SearchParams<'_>,
+    lo: usize,
+    hi: usize,
+) -> Vec<TopK> {
+    let d = view.dims;
+    let nq = cq.len();
+    let len = cq.first().map_or(0, |q| q.codes().len());
+    let mut tops: Vec<TopK> = (0..nq).map(|_| new_top(params)).collect();
+    let mut buf = vec![0f32; QUERY_GROUP.min(nq) * BATCH_BLOCK_ROWS];
+    let mut dots = Vec::with_capacity(buf.len());
+    let mut start = lo;
+    while start < hi {
+        let end = (start + BATCH_BLOCK_ROWS).min(hi);
+        let nr = end - start;
+        for g in (0..nq).step_by(QUERY_GROUP) {
+            let gq = QUERY_GROUP.min(nq - g);
+            let out = &mut buf[..gq * nr];
+            let gcodes = codes.get(g * len..(g + gq) * len).unwrap_or(&[]);
+            let cqs = &cq[g..g + gq];
+            view.rows
+                .cross_coded(d, cqs, gcodes, start, nr, &mut dots, out);
+            for (j, dists) in out.chunks_exact(nr).enumerate() {
+                offer(view, set, &mut tops[g + j], start, dists);
+            }
+        }
+        start = end;
+    }
+    tops
+}
+
 /// Exact top-k for many queries.
 pub(crate) fn search_batch(
     view: &View<'_>,
@@ -283,16 +349,18 @@ pub(crate) fn search_batch_in(
     params: &SearchParams<'_>,
 ) -> Result<Vec<Vec<Hit>>> {
     let Some(exact) = view.rescorer(params) else {
-        return batch_all(view, queries, set, params);
+        return batch_all(view, queries, set, params, false);
     };
     if params.max_distance.is_some() {
-        return batch_all(&exact, queries, set, params);
+        return batch_all(&exact, queries, set, params, false);
     }
     let wide = SearchParams {
         k: rescore::candidates(params),
         ..*params
     };
-    let found = batch_all(view, queries, set, &wide)?;
+    // The candidates are re-ranked: compare codes with codes, as `search_in` does (where
+    // the integer tiles make that faster than the f32 tile).
+    let found = batch_all(view, queries, set, &wide, true)?;
     let qs = prepare_batch(view, queries)?;
     let d = view.dims;
     let rerank = |(q, hits): (&[f32], &Vec<Hit>)| rescore::rerank_hits(&exact, q, hits, params);
@@ -301,12 +369,16 @@ pub(crate) fn search_batch_in(
     })
 }
 
-/// Exact top-k of many queries over the stored rows of `view`, without re-ranking.
+/// Exact top-k of many queries over the stored rows of `view`, without re-ranking; with
+/// `coded`, `i8` and `i4` rows are compared with queries quantised like them (the
+/// candidate pass of a re-ranked search; not for L2, whose queries stay f32), where the
+/// backend has integer batch tiles (`metric::has_integer_tiles`).
 fn batch_all(
     view: &View<'_>,
     queries: &[f32],
     set: RowSet,
     params: &SearchParams<'_>,
+    coded: bool,
 ) -> Result<Vec<Vec<Hit>>> {
     let qs = prepare_batch(view, queries)?;
     let d = view.dims;
@@ -314,23 +386,53 @@ fn batch_all(
     if nq == 0 {
         return Ok(Vec::new());
     }
+    let cq: Vec<CodedQuery> = if coded && metric::has_integer_tiles() {
+        qs.chunks_exact(d)
+            .map_while(|q| view.rows.coded_query(view.metric, q))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let cq_codes: Vec<i8> = match view.rows {
+        Rows::I8 { .. } | Rows::I4 { .. } if cq.len() == nq => {
+            cq.iter().flat_map(|q| q.codes()).copied().collect()
+        }
+        _ => Vec::new(),
+    };
+    let batch = if cq.len() == nq {
+        Queries::Coded(&cq, &cq_codes)
+    } else {
+        Queries::F32(&qs)
+    };
     let threads = pool::effective(params.threads);
     let tops: Vec<TopK> = match &set {
         RowSet::Only(rows, _) => pool::install(params.threads, || {
-            qs.par_chunks(d)
-                .map(|q| scan_list(view, Query::F32(q), rows, params))
+            (0..nq)
+                .into_par_iter()
+                .map(|i| {
+                    let q = match batch {
+                        Queries::Coded(cq, _) => Query::Coded(&cq[i]),
+                        Queries::F32(_) => Query::F32(&qs[i * d..(i + 1) * d]),
+                    };
+                    scan_list(view, q, rows, params)
+                })
                 .collect()
         })?,
         _ => {
             let n = view.count();
             if threads == 1 || (n < PAR_MIN_ROWS && nq < 2 * QT_MIN) {
-                batch_range(view, &qs, &set, params, 0, n)
+                batch_range(view, batch, &set, params, 0, n)
             } else if n < PAR_MIN_ROWS {
                 // Few rows, many queries: the gallery fits in cache, so split the queries.
                 let per = nq.div_ceil(threads).max(QT_MIN);
+                let starts: Vec<usize> = (0..nq).step_by(per).collect();
                 pool::install(params.threads, || {
-                    qs.par_chunks(per * d)
-                        .flat_map_iter(|c| batch_range(view, c, &set, params, 0, n))
+                    starts
+                        .par_iter()
+                        .flat_map_iter(|&a| {
+                            let part = batch.part(d, a, (a + per).min(nq));
+                            batch_range(view, part, &set, params, 0, n)
+                        })
                         .collect()
                 })?
             } else {
@@ -338,7 +440,7 @@ fn batch_all(
                 pool::install(params.threads, || {
                     parts
                         .par_iter()
-                        .map(|&(lo, hi)| batch_range(view, &qs, &set, params, lo, hi))
+                        .map(|&(lo, hi)| batch_range(view, batch, &set, params, lo, hi))
                         .reduce(
                             || (0..nq).map(|_| new_top(params)).collect(),
                             |mut a, b| {

@@ -33,6 +33,8 @@ pub enum vecmatch_status {
     /// A finite value too large for the metric (distances would overflow) or for an `f16`
     /// gallery (at most 65,504).
     VECMATCH_ERR_OUT_OF_RANGE = 108,
+    /// `VECMATCH_BACKEND` names a kernel backend that is unknown or this CPU cannot run.
+    VECMATCH_ERR_UNSUPPORTED_BACKEND = 109,
     /// An operating-system I/O error (see the message).
     VECMATCH_ERR_IO = 200,
     /// The file does not exist.
@@ -84,6 +86,7 @@ const ALL: &[vecmatch_status] = &[
     VECMATCH_ERR_BUFFER_TOO_SMALL,
     VECMATCH_ERR_MISALIGNED_POINTER,
     VECMATCH_ERR_OUT_OF_RANGE,
+    VECMATCH_ERR_UNSUPPORTED_BACKEND,
     VECMATCH_ERR_IO,
     VECMATCH_ERR_FILE_NOT_FOUND,
     VECMATCH_ERR_BAD_MAGIC,
@@ -120,6 +123,9 @@ impl vecmatch_status {
             VECMATCH_ERR_BUFFER_TOO_SMALL => c"output buffer too small",
             VECMATCH_ERR_MISALIGNED_POINTER => c"pointer not aligned for its element type",
             VECMATCH_ERR_OUT_OF_RANGE => c"value out of range for the metric or element type",
+            VECMATCH_ERR_UNSUPPORTED_BACKEND => {
+                c"VECMATCH_BACKEND names a backend this CPU cannot run"
+            }
             VECMATCH_ERR_IO => c"I/O error",
             VECMATCH_ERR_FILE_NOT_FOUND => c"file not found",
             VECMATCH_ERR_BAD_MAGIC => c"not a vecmatch gallery file",
@@ -162,6 +168,7 @@ impl From<&Error> for vecmatch_status {
             Error::Changed { .. } => VECMATCH_ERR_CHANGED,
             Error::WalCorrupt { .. } => VECMATCH_ERR_WAL_CORRUPT,
             Error::WalMismatch { .. } => VECMATCH_ERR_WAL_MISMATCH,
+            Error::UnsupportedBackend { .. } => VECMATCH_ERR_UNSUPPORTED_BACKEND,
         }
     }
 }

@@ -70,8 +70,11 @@ impl GalleryBuilder {
     /// A builder for `dims`-dimensional vectors under `metric`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if `dims` is 0 or above `u32::MAX`.
+    /// [`Error::InvalidArgument`] if `dims` is 0 or above `u32::MAX`;
+    /// [`Error::UnsupportedBackend`] if `VECMATCH_BACKEND` is set to a backend this CPU
+    /// cannot run (see [`crate::metric::check_backend`]).
     pub fn new(dims: usize, metric: Metric) -> Result<Self> {
+        crate::metric::check_backend()?;
         if dims == 0 || u32::try_from(dims).is_err() {
             return Err(Error::InvalidArgument(format!(
                 "dims must be in 1..=2^32-1, got {dims}"

@@ -148,7 +148,9 @@ impl Gallery {
     /// # Errors
     /// [`Error::Io`] if the file cannot be opened or mapped; [`Error::BadMagic`],
     /// [`Error::UnsupportedVersion`], [`Error::Truncated`], [`Error::ChecksumMismatch`]
-    /// (header or section table) or [`Error::Corrupt`] if it is not a valid gallery.
+    /// (header or section table) or [`Error::Corrupt`] if it is not a valid gallery;
+    /// [`Error::UnsupportedBackend`] if `VECMATCH_BACKEND` is set to a backend this CPU
+    /// cannot run (see [`crate::metric::check_backend`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Gallery> {
         Self::open_with(path, OpenOptions::default())
     }
@@ -158,6 +160,7 @@ impl Gallery {
     /// # Errors
     /// As [`Gallery::open`], plus those of [`Gallery::verify`] when `verify_checksums`.
     pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Gallery> {
+        crate::metric::check_backend()?; // before the file, so the error does not depend on it
         let path = path.as_ref();
         let storage = Storage::map(path)?;
         let mut g = Self::from_storage(storage)?;
@@ -186,6 +189,7 @@ impl Gallery {
     }
 
     fn from_storage(storage: Storage) -> Result<Gallery> {
+        crate::metric::check_backend()?; // a bad VECMATCH_BACKEND fails here, not later
         let layout = layout::parse(storage.bytes())?;
         let g = Gallery {
             storage,

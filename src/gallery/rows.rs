@@ -306,6 +306,102 @@ pub(crate) struct CodedQuery {
     scale: f32,
 }
 
+impl CodedQuery {
+    /// The query's codes (`dims` for `i8` rows, padded to whole blocks for `i4`).
+    pub fn codes(&self) -> &[i8] {
+        &self.codes
+    }
+}
+
+impl Rows<'_> {
+    /// Distances from coded queries (`qs`, from [`Rows::coded_query`], their codes back to
+    /// back in `codes`) to rows `start..start + nr`, written to `out[j * nr + i]`, each bit
+    /// for bit [`Rows::distance_coded`]: through the integer batch tiles
+    /// (`metric::cross_i8` / `cross_i4`, into the scratch `dots`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn cross_coded(
+        &self,
+        dims: usize,
+        qs: &[CodedQuery],
+        codes: &[i8],
+        start: usize,
+        nr: usize,
+        dots: &mut Vec<i32>,
+        out: &mut [f32],
+    ) {
+        match self {
+            Rows::I8 {
+                codes: rows,
+                scales,
+            } => {
+                let (Some(block), Some(sc)) = (
+                    rows.get(start * dims..(start + nr) * dims),
+                    scales.get(start..start + nr),
+                ) else {
+                    return self.cross_coded_pairs(dims, qs, start, nr, out);
+                };
+                dots.resize(qs.len() * nr, 0);
+                let Some(qcodes) = codes.get(..qs.len() * dims) else {
+                    return self.cross_coded_pairs(dims, qs, start, nr, out);
+                };
+                metric::cross_i8(qcodes, block, dims, dots);
+                for ((q, o), d) in qs
+                    .iter()
+                    .zip(out.chunks_exact_mut(nr))
+                    .zip(dots.chunks_exact(nr))
+                {
+                    for ((o, s), dot) in o.iter_mut().zip(sc).zip(d) {
+                        *o = 1.0 - q.scale * s * *dot as f32;
+                    }
+                }
+            }
+            Rows::I4 {
+                codes: rows,
+                scales,
+                stride,
+            } => {
+                let len = 2 * stride;
+                let (Some(block), Some(sc), Some(qcodes)) = (
+                    rows.get(start * stride..(start + nr) * stride),
+                    scales.get(start..start + nr),
+                    codes.get(..qs.len() * len),
+                ) else {
+                    return self.cross_coded_pairs(dims, qs, start, nr, out);
+                };
+                dots.resize(qs.len() * nr, 0);
+                metric::cross_i4(qcodes, block, *stride, dots);
+                for ((q, o), d) in qs
+                    .iter()
+                    .zip(out.chunks_exact_mut(nr))
+                    .zip(dots.chunks_exact(nr))
+                {
+                    for ((o, s), dot) in o.iter_mut().zip(sc).zip(d) {
+                        *o = 1.0 - q.scale * s * *dot as f32;
+                    }
+                }
+            }
+            _ => self.cross_coded_pairs(dims, qs, start, nr, out),
+        }
+    }
+
+    /// [`Rows::cross_coded`] pair by pair (element types without a tile, and rows out of
+    /// range, which get the distance of the empty row).
+    fn cross_coded_pairs(
+        &self,
+        dims: usize,
+        qs: &[CodedQuery],
+        start: usize,
+        nr: usize,
+        out: &mut [f32],
+    ) {
+        for (q, o) in qs.iter().zip(out.chunks_exact_mut(nr)) {
+            for (i, o) in o.iter_mut().enumerate() {
+                *o = self.distance_coded(dims, q, start + i);
+            }
+        }
+    }
+}
+
 /// Rows encoded for writing: the `VECTORS` bytes and, for `i8`, the `QUANT` bytes.
 pub(crate) enum Encoded {
     F16(Vec<u16>),

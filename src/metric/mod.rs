@@ -6,62 +6,29 @@
 //! dot). The scalar kernels in [`scalar`] are the reference the SIMD ones are tested
 //! against (`tests` below, with proptest).
 
-use std::sync::OnceLock;
-
 use crate::types::Metric;
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+mod backend;
+#[cfg(target_arch = "aarch64")]
+mod neon;
 mod normalize;
 pub mod scalar;
 #[cfg(feature = "simsimd")]
 mod simsimd_backend;
 
+pub use backend::{BACKEND_ENV, Backend, BackendKind, check_backend};
 pub use normalize::{
     check_finite, check_input, normalize_in_place, prepare_query, value_limit, within,
 };
 
-/// A kernel implementation the running CPU supports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[doc(hidden)]
-pub enum Backend {
-    /// AVX2 + FMA + F16C, our own register-blocked kernels.
-    Avx2Fma,
-    /// Portable scalar code.
-    Scalar,
-}
-
-impl Backend {
-    /// Every backend this machine can run, best first (for tests and benchmarks).
-    pub fn available() -> Vec<Backend> {
-        let mut v = Vec::new();
-        #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2")
-            && std::is_x86_feature_detected!("fma")
-            && std::is_x86_feature_detected!("f16c")
-        {
-            v.push(Backend::Avx2Fma);
-        }
-        v.push(Backend::Scalar);
-        v
-    }
-
-    /// The backend used by searches: the best available, chosen once per process.
-    pub fn active() -> Backend {
-        static ACTIVE: OnceLock<Backend> = OnceLock::new();
-        *ACTIVE.get_or_init(|| Backend::available()[0])
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Backend::Avx2Fma => "avx2+fma",
-            Backend::Scalar => "scalar",
-        }
-    }
-}
-
-/// Names the SIMD backend this process uses for distances, e.g. `"avx2+fma"`, or
-/// `"scalar"` when the CPU offers none that vecmatch supports.
+/// Names the kernel backend this process uses for distances: `"avx512+vnni"`,
+/// `"avx512"`, `"avx2+fma"`, `"neon"` or `"scalar"`. It is the best one the CPU runs,
+/// unless the `VECMATCH_BACKEND` environment variable chose another (validated against
+/// the CPU; see [`check_backend`]). Chosen once per process.
 pub fn hardware_acceleration() -> &'static str {
     Backend::active().name()
 }
@@ -93,6 +60,11 @@ pub fn prefetch_lines<T>(data: &[T], lines: usize) {
     let _ = (data, lines);
 }
 
+// Dispatch. Every `unsafe` kernel call below is reached only through a `Backend` whose kind
+// names the kernel's instruction sets. Such a value exists only after runtime detection of
+// those sets (`Backend::detect`, `available`, `active`) or through `Backend::new_unchecked`,
+// whose caller promised them (`backend.rs`): the field is private.
+
 /// Whether the metric's kernel is a dot product (cosine, dot) rather than L2.
 #[inline(always)]
 fn is_dot(metric: Metric) -> bool {
@@ -118,17 +90,33 @@ pub fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
 #[doc(hidden)]
 #[inline]
 pub fn distance_with(backend: Backend, metric: Metric, a: &[f32], b: &[f32]) -> f32 {
-    let raw = match backend {
+    let raw = match backend.kind() {
         #[cfg(target_arch = "x86_64")]
-        // `Avx2Fma` is only ever produced by `Backend::available`, after runtime detection.
-        // SAFETY: the CPU supports AVX2 and FMA (above).
-        Backend::Avx2Fma => unsafe {
+        // SAFETY: the backend's kind proves AVX-512 F/BW/VL/DQ, AVX2, FMA, F16C (Dispatch).
+        BackendKind::Avx512 | BackendKind::Avx512Vnni => unsafe {
+            if is_dot(metric) {
+                avx512::pair::<avx512::Dot>(a, b)
+            } else {
+                avx512::pair::<avx512::L2>(a, b)
+            }
+        },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the backend's kind proves AVX2, FMA and F16C (Dispatch, above).
+        BackendKind::Avx2Fma => unsafe {
             if is_dot(metric) {
                 avx2::pair::<avx2::Dot>(a, b)
             } else {
                 avx2::pair::<avx2::L2>(a, b)
             }
         },
+        #[cfg(target_arch = "aarch64")]
+        BackendKind::Neon => {
+            if is_dot(metric) {
+                neon::dot(a, b)
+            } else {
+                neon::l2sq(a, b)
+            }
+        }
         _ => {
             if is_dot(metric) {
                 scalar::dot(a, b)
@@ -151,11 +139,20 @@ pub fn distance_f16(metric: Metric, q: &[f32], x: &[u16]) -> f32 {
 #[doc(hidden)]
 #[inline]
 pub fn distance_f16_with(backend: Backend, metric: Metric, q: &[f32], x: &[u16]) -> f32 {
-    let raw = match backend {
+    let raw = match backend.kind() {
         #[cfg(target_arch = "x86_64")]
-        // `Avx2Fma` is only ever produced by `Backend::available`, after runtime detection.
-        // SAFETY: the CPU supports AVX2, FMA and F16C (above).
-        Backend::Avx2Fma => unsafe {
+        // SAFETY: the backend's kind proves AVX-512 F/BW/VL/DQ, AVX2, FMA, F16C (Dispatch).
+        BackendKind::Avx512 | BackendKind::Avx512Vnni => unsafe {
+            let r = avx512::F16Row(x);
+            if is_dot(metric) {
+                avx512::pair_row::<avx512::Dot, _>(q, &r)
+            } else {
+                avx512::pair_row::<avx512::L2, _>(q, &r)
+            }
+        },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the backend's kind proves AVX2, FMA and F16C (Dispatch, above).
+        BackendKind::Avx2Fma => unsafe {
             let r = avx2::F16Row(x);
             if is_dot(metric) {
                 avx2::pair_row::<avx2::Dot, _>(q, &r)
@@ -190,11 +187,21 @@ pub fn distance_i8_with(
     codes: &[i8],
     scale: f32,
 ) -> f32 {
-    let raw = match backend {
+    let raw = match backend.kind() {
         #[cfg(target_arch = "x86_64")]
-        // `Avx2Fma` is only ever produced by `Backend::available`, after runtime detection.
-        // SAFETY: the CPU supports AVX2, FMA and F16C (above).
-        Backend::Avx2Fma => unsafe {
+        // SAFETY: the backend's kind proves AVX-512 F/BW/VL/DQ, AVX2, FMA, F16C (Dispatch).
+        BackendKind::Avx512 | BackendKind::Avx512Vnni => unsafe {
+            if is_dot(metric) {
+                let r = avx512::I8Row { codes, scale: 1.0 };
+                avx512::pair_row::<avx512::Dot, _>(q, &r) * scale
+            } else {
+                let r = avx512::I8Row { codes, scale };
+                avx512::pair_row::<avx512::L2, _>(q, &r)
+            }
+        },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the backend's kind proves AVX2, FMA and F16C (Dispatch, above).
+        BackendKind::Avx2Fma => unsafe {
             if is_dot(metric) {
                 // The scale is applied once to the sum rather than to every lane.
                 let r = avx2::I8Row { codes, scale: 1.0 };
@@ -226,11 +233,16 @@ pub fn dot_i8i8(a: &[i8], b: &[i8]) -> i32 {
 #[doc(hidden)]
 #[inline]
 pub fn dot_i8i8_with(backend: Backend, a: &[i8], b: &[i8]) -> i32 {
-    match backend {
+    match backend.kind() {
         #[cfg(target_arch = "x86_64")]
-        // `Avx2Fma` is only ever produced by `Backend::available`, after runtime detection.
-        // SAFETY: the CPU supports AVX2 (above).
-        Backend::Avx2Fma => unsafe { avx2::dot_i8i8(a, b) },
+        // SAFETY: the kind proves AVX-512 VNNI with F/BW/VL/DQ, AVX2, FMA, F16C (Dispatch).
+        BackendKind::Avx512Vnni => unsafe { avx512::dot_i8i8_vnni(a, b) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the backend's kind proves AVX-512 F/BW/VL/DQ, AVX2, FMA, F16C (Dispatch).
+        BackendKind::Avx512 => unsafe { avx512::dot_i8i8(a, b) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the backend's kind proves AVX2 (Dispatch, above).
+        BackendKind::Avx2Fma => unsafe { avx2::dot_i8i8(a, b) },
         _ => scalar::dot_i8i8(a, b),
     }
 }
@@ -248,11 +260,16 @@ pub fn dot_i4(q: &[i8], codes: &[u8]) -> i32 {
 #[doc(hidden)]
 #[inline]
 pub fn dot_i4_with(backend: Backend, q: &[i8], codes: &[u8]) -> i32 {
-    match backend {
+    match backend.kind() {
         #[cfg(target_arch = "x86_64")]
-        // `Avx2Fma` is only ever produced by `Backend::available`, after runtime detection.
-        // SAFETY: the CPU supports AVX2 (above).
-        Backend::Avx2Fma => unsafe { avx2::dot_i4(q, codes) },
+        // SAFETY: the kind proves AVX-512 VNNI with F/BW/VL/DQ, AVX2, FMA, F16C (Dispatch).
+        BackendKind::Avx512Vnni => unsafe { avx512::dot_i4_vnni(q, codes) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the backend's kind proves AVX-512 F/BW/VL/DQ, AVX2, FMA, F16C (Dispatch).
+        BackendKind::Avx512 => unsafe { avx512::dot_i4(q, codes) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the backend's kind proves AVX2 (Dispatch, above).
+        BackendKind::Avx2Fma => unsafe { avx2::dot_i4(q, codes) },
         _ => scalar::dot_i4(q, codes),
     }
 }
@@ -320,50 +337,248 @@ pub fn cross_with(
         return;
     }
     let nq = (queries.len() / d).min(out.len() / nr);
-    let q = |i: usize| &queries[i * d..(i + 1) * d];
-    let r = |i: usize| &rows[i * d..(i + 1) * d];
-    #[cfg(target_arch = "x86_64")]
-    if backend == Backend::Avx2Fma {
-        // Every (query, row) pair goes through the same tile kernel, whatever its position:
-        // partial tiles at the edges are padded by repeating the last query / row (their
-        // results are discarded). So a pair's distance is bit-identical however a batch is
-        // split across threads.
-        use avx2::{QT, RT};
-        let mut qi = 0;
-        while qi < nq {
-            let qs: [&[f32]; QT] = std::array::from_fn(|a| q((qi + a).min(nq - 1)));
-            let mut ri = 0;
-            while ri < nr {
-                let rs: [&[f32]; RT] = std::array::from_fn(|b| r((ri + b).min(nr - 1)));
-                // All slices have `d` elements.
-                // SAFETY: `Avx2Fma` implies runtime-detected AVX2+FMA; lengths as above.
-                let raw = unsafe {
+    match backend.kind() {
+        #[cfg(target_arch = "x86_64")]
+        BackendKind::Avx512 | BackendKind::Avx512Vnni => {
+            let tile = |qs: [&[f32]; avx512::QT], rs: [&[f32]; avx512::RT]| {
+                // SAFETY: the backend's kind proves AVX-512 F/BW/VL/DQ, AVX2, FMA, F16C
+                // (Dispatch); `cross_tiled` passes slices of `d` elements each.
+                unsafe {
+                    if is_dot(metric) {
+                        avx512::tile::<avx512::Dot>(qs, rs, d)
+                    } else {
+                        avx512::tile::<avx512::L2>(qs, rs, d)
+                    }
+                }
+            };
+            let fin = |v| finish(metric, v);
+            cross_tiled::<_, _, _, _, { avx512::QT }, { avx512::RT }>(
+                (queries, d),
+                (rows, d),
+                nq,
+                out,
+                tile,
+                fin,
+            )
+        }
+        #[cfg(target_arch = "x86_64")]
+        BackendKind::Avx2Fma => {
+            let tile = |qs: [&[f32]; avx2::QT], rs: [&[f32]; avx2::RT]| {
+                // SAFETY: the backend's kind proves AVX2, FMA and F16C (Dispatch);
+                // `cross_tiled` passes slices of `d` elements each.
+                unsafe {
                     if is_dot(metric) {
                         avx2::tile::<avx2::Dot>(qs, rs, d)
                     } else {
                         avx2::tile::<avx2::L2>(qs, rs, d)
                     }
-                };
-                for (a, row) in raw.iter().enumerate().take(nq - qi) {
-                    for (b, v) in row.iter().enumerate().take(nr - ri) {
-                        out[(qi + a) * nr + ri + b] = finish(metric, *v);
-                    }
                 }
-                ri += RT;
-            }
-            qi += QT;
+            };
+            let fin = |v| finish(metric, v);
+            cross_tiled::<_, _, _, _, { avx2::QT }, { avx2::RT }>(
+                (queries, d),
+                (rows, d),
+                nq,
+                out,
+                tile,
+                fin,
+            )
         }
+        _ => {
+            for (a, q) in queries.chunks_exact(d).take(nq).enumerate() {
+                scan_with(backend, metric, q, rows, d, &mut out[a * nr..(a + 1) * nr]);
+            }
+        }
+    }
+}
+
+/// Whether the process's backend has integer batch tiles ([`cross_i8`], [`cross_i4`]):
+/// elsewhere they fall back to the pair kernels, which are no faster than decoding the rows
+/// and running the f32 tile, so callers keep that path there.
+pub(crate) fn has_integer_tiles() -> bool {
+    Backend::active().kind() == BackendKind::Avx512Vnni
+}
+
+/// Exact dot products of `i8` code vectors: every query (`queries`, row-major, `d` codes
+/// each) with every row (`rows`, row-major), written row-major into `out[qi * nr + ri]`
+/// where `nr = rows.len() / d`. Codes in `-127..=127` (as [`dot_i8i8`]); extra queries
+/// beyond `out.len() / nr` are ignored. Each value equals [`dot_i8i8`] of the pair.
+pub(crate) fn cross_i8(queries: &[i8], rows: &[i8], d: usize, out: &mut [i32]) {
+    cross_i8_with(Backend::active(), queries, rows, d, out)
+}
+
+/// [`cross_i8`] on an explicit backend: a register tile of `vpdpbusd` on `avx512+vnni`
+/// (each loaded row chunk serves six queries), the pair kernel elsewhere.
+#[doc(hidden)]
+pub fn cross_i8_with(backend: Backend, queries: &[i8], rows: &[i8], d: usize, out: &mut [i32]) {
+    if d == 0 {
         return;
     }
-    for a in 0..nq {
-        scan_with(
-            backend,
-            metric,
-            q(a),
-            rows,
-            d,
-            &mut out[a * nr..(a + 1) * nr],
-        );
+    let nr = rows.len() / d;
+    if nr == 0 {
+        return;
+    }
+    let nq = (queries.len() / d).min(out.len() / nr);
+    match backend.kind() {
+        #[cfg(target_arch = "x86_64")]
+        BackendKind::Avx512Vnni => {
+            let tile = |qs: [&[i8]; avx512::QT], rs: [&[i8]; avx512::RT]| {
+                // SAFETY: the kind proves AVX-512 VNNI with F/BW/VL/DQ, AVX2, FMA, F16C
+                // (Dispatch); `cross_tiled` passes slices of `d` elements each.
+                unsafe { avx512::tile_i8_vnni(qs, rs, d) }
+            };
+            cross_tiled::<_, _, _, _, { avx512::QT }, { avx512::RT }>(
+                (queries, d),
+                (rows, d),
+                nq,
+                out,
+                tile,
+                |v| v,
+            );
+            // The tile returns Σ (r + 128)·q: remove 128·Σ q per query.
+            for (q, o) in queries
+                .chunks_exact(d)
+                .zip(out.chunks_exact_mut(nr))
+                .take(nq)
+            {
+                let bias = q
+                    .iter()
+                    .map(|&c| i32::from(c))
+                    .sum::<i32>()
+                    .wrapping_mul(128);
+                for v in o {
+                    *v = v.wrapping_sub(bias);
+                }
+            }
+        }
+        _ => {
+            for (q, o) in queries
+                .chunks_exact(d)
+                .zip(out.chunks_exact_mut(nr))
+                .take(nq)
+            {
+                for (v, r) in o.iter_mut().zip(rows.chunks_exact(d)) {
+                    *v = dot_i8i8_with(backend, q, r);
+                }
+            }
+        }
+    }
+}
+
+/// Exact dot products of `i8` query codes with packed `i4` rows (layout of [`dot_i4`]):
+/// every query (`queries`, `2 · stride` codes each, padded with zeros like the rows) with
+/// every row (`rows`, `stride` bytes each, a multiple of 32), written row-major into
+/// `out[qi * nr + ri]`. Each value equals [`dot_i4`] of the pair.
+pub(crate) fn cross_i4(queries: &[i8], rows: &[u8], stride: usize, out: &mut [i32]) {
+    cross_i4_with(Backend::active(), queries, rows, stride, out)
+}
+
+/// [`cross_i4`] on an explicit backend: a register tile of `vpdpbusd` on `avx512+vnni`
+/// (the nibbles of a 32-byte block, unpacked once, are the 64 unsigned bytes of the
+/// block's components in order, shared by six queries), the pair kernel elsewhere.
+#[doc(hidden)]
+pub fn cross_i4_with(
+    backend: Backend,
+    queries: &[i8],
+    rows: &[u8],
+    stride: usize,
+    out: &mut [i32],
+) {
+    let dq = 2 * stride;
+    if stride == 0 {
+        return;
+    }
+    let nr = rows.len() / stride;
+    if nr == 0 {
+        return;
+    }
+    let nq = (queries.len() / dq).min(out.len() / nr);
+    match backend.kind() {
+        #[cfg(target_arch = "x86_64")]
+        BackendKind::Avx512Vnni => {
+            let blocks = stride / 32;
+            let tile = |qs: [&[i8]; avx512::QT], rs: [&[u8]; avx512::RT]| {
+                // SAFETY: the kind proves AVX-512 VNNI with F/BW/VL/DQ, AVX2, FMA, F16C
+                // (Dispatch); `cross_tiled` passes queries of `2 · stride` codes and rows
+                // of `stride` bytes, so `blocks` whole blocks are in bounds of each.
+                unsafe { avx512::tile_i4_vnni(qs, rs, blocks) }
+            };
+            cross_tiled::<_, _, _, _, { avx512::QT }, { avx512::RT }>(
+                (queries, dq),
+                (rows, stride),
+                nq,
+                out,
+                tile,
+                |v| v,
+            );
+            // The tile returns Σ nibble·q = Σ (code + 8)·q: remove 8·Σ q per query, over
+            // the components of whole blocks.
+            for (q, o) in queries
+                .chunks_exact(dq)
+                .zip(out.chunks_exact_mut(nr))
+                .take(nq)
+            {
+                let bias = q[..64 * blocks]
+                    .iter()
+                    .map(|&c| i32::from(c))
+                    .sum::<i32>()
+                    .wrapping_mul(8);
+                for v in o {
+                    *v = v.wrapping_sub(bias);
+                }
+            }
+        }
+        _ => {
+            for (q, o) in queries
+                .chunks_exact(dq)
+                .zip(out.chunks_exact_mut(nr))
+                .take(nq)
+            {
+                for (v, r) in o.iter_mut().zip(rows.chunks_exact(stride)) {
+                    *v = dot_i4_with(backend, q, r);
+                }
+            }
+        }
+    }
+}
+
+/// The batch loop over `QT × RT` register tiles: `tile(qs, rs)` returns the raw kernel
+/// values of `QT` queries (`dq` elements each) against `RT` rows (`dr` each), and
+/// `finish` turns each into the value stored in `out`.
+///
+/// Every (query, row) pair goes through the same tile kernel, whatever its position:
+/// partial tiles at the edges are padded by repeating the last query / row (their results
+/// are discarded). So a pair's distance is bit-identical however a batch is split across
+/// threads.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+#[allow(clippy::too_many_arguments)]
+fn cross_tiled<T, S, V: Copy, U, const QT: usize, const RT: usize>(
+    queries: (&[T], usize),
+    rows: (&[S], usize),
+    nq: usize,
+    out: &mut [U],
+    tile: impl Fn([&[T]; QT], [&[S]; RT]) -> [[V; RT]; QT],
+    finish: impl Fn(V) -> U,
+) {
+    let ((queries, dq), (rows, dr)) = (queries, rows);
+    let nr = rows.len() / dr;
+    let q = |i: usize| &queries[i * dq..(i + 1) * dq];
+    let r = |i: usize| &rows[i * dr..(i + 1) * dr];
+    let mut qi = 0;
+    while qi < nq {
+        let qs: [&[T]; QT] = std::array::from_fn(|a| q((qi + a).min(nq - 1)));
+        let mut ri = 0;
+        while ri < nr {
+            let rs: [&[S]; RT] = std::array::from_fn(|b| r((ri + b).min(nr - 1)));
+            let raw = tile(qs, rs);
+            for (a, row) in raw.iter().enumerate().take(nq - qi) {
+                for (b, v) in row.iter().enumerate().take(nr - ri) {
+                    out[(qi + a) * nr + ri + b] = finish(*v);
+                }
+            }
+            ri += RT;
+        }
+        qi += QT;
     }
 }
 
@@ -389,6 +604,19 @@ mod tests {
         }
     }
 
+    /// Every backend this CPU runs, named once on the real stderr (the test harness
+    /// captures `eprintln!`, not direct writes), so a test log shows what was covered.
+    fn backends() -> Vec<Backend> {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        let all = Backend::available();
+        ONCE.call_once(|| {
+            use std::io::Write;
+            let names: Vec<_> = all.iter().map(|b| b.name()).collect();
+            let _ = writeln!(std::io::stderr(), "backends tested: {}", names.join(", "));
+        });
+        all
+    }
+
     fn metrics() -> impl Strategy<Value = Metric> {
         prop_oneof![Just(Metric::Cosine), Just(Metric::Dot), Just(Metric::L2)]
     }
@@ -401,8 +629,8 @@ mod tests {
         #[test]
         fn pair_matches_scalar(m in metrics(), (d, v) in vecs(300, 2)) {
             let (a, b) = v.split_at(d);
-            let reference = distance_with(Backend::Scalar, m, a, b);
-            for be in Backend::available() {
+            let reference = distance_with(Backend::scalar(), m, a, b);
+            for be in backends() {
                 let got = distance_with(be, m, a, b);
                 prop_assert!(close(got, reference, scale(m, a, b)), "{be:?} {m:?}: {got} vs {reference}");
             }
@@ -420,9 +648,9 @@ mod tests {
             let c: Vec<i8> = x.iter().map(|v| (v * 12.0) as i8).collect();
             let dec16: Vec<f32> = h.iter().map(|b| scalar::f16_to_f32(*b)).collect();
             let dec8: Vec<f32> = c.iter().map(|v| f32::from(*v) * scale).collect();
-            let r16 = distance_with(Backend::Scalar, m, q, &dec16);
-            let r8 = distance_with(Backend::Scalar, m, q, &dec8);
-            for be in Backend::available() {
+            let r16 = distance_with(Backend::scalar(), m, q, &dec16);
+            let r8 = distance_with(Backend::scalar(), m, q, &dec8);
+            for be in backends() {
                 let got = distance_f16_with(be, m, q, &h);
                 prop_assert!(close(got, r16, scale_of(m, q, &dec16)), "{be:?} f16 {m:?}: {got} vs {r16}");
                 let got = distance_i8_with(be, m, q, &c, scale);
@@ -434,7 +662,7 @@ mod tests {
         fn i8_dot_matches_scalar(v in prop::collection::vec(-127i8..=127, 0..600)) {
             let (a, b) = v.split_at(v.len() / 2);
             let want = scalar::dot_i8i8(a, b);
-            for be in Backend::available() {
+            for be in backends() {
                 prop_assert_eq!(dot_i8i8_with(be, a, b), want, "{:?}", be);
             }
         }
@@ -447,7 +675,7 @@ mod tests {
             // Nibble 0 never occurs in a file (codes are -7..=7, stored + 8), but the
             // kernel must still agree with the reference on any byte.
             let want = scalar::dot_i4(&q, &codes);
-            for be in Backend::available() {
+            for be in backends() {
                 prop_assert_eq!(dot_i4_with(be, &q, &codes), want, "{:?}", be);
             }
         }
@@ -455,12 +683,12 @@ mod tests {
         #[test]
         fn scan_matches_scalar(m in metrics(), (d, v) in vecs(70, 12)) {
             let (q, rows) = v.split_at(d);
-            for be in Backend::available() {
+            for be in backends() {
                 let mut out = vec![f32::NAN; 11];
                 scan_with(be, m, q, rows, d, &mut out);
                 for (i, o) in out.iter().enumerate() {
                     let r = &rows[i * d..(i + 1) * d];
-                    let reference = distance_with(Backend::Scalar, m, q, r);
+                    let reference = distance_with(Backend::scalar(), m, q, r);
                     prop_assert!(close(*o, reference, scale(m, q, r)), "{be:?} row {i}: {o} vs {reference}");
                 }
             }
@@ -470,16 +698,132 @@ mod tests {
         fn cross_matches_scalar(m in metrics(), (d, v) in vecs(40, 17), nq in 1usize..10) {
             let (qs, rows) = v.split_at(d * nq);
             let nr = rows.len() / d;
-            for be in Backend::available() {
+            for be in backends() {
                 let mut out = vec![f32::NAN; nq * nr];
                 cross_with(be, m, qs, rows, d, &mut out);
                 for a in 0..nq {
                     for b in 0..nr {
                         let (q, r) = (&qs[a * d..(a + 1) * d], &rows[b * d..(b + 1) * d]);
-                        let reference = distance_with(Backend::Scalar, m, q, r);
+                        let reference = distance_with(Backend::scalar(), m, q, r);
                         let o = out[a * nr + b];
                         prop_assert!(close(o, reference, scale(m, q, r)), "{be:?} ({a},{b}): {o} vs {reference}");
                     }
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn cross_i8_matches_scalar(
+            d in 1usize..200,
+            nq in 1usize..14,
+            nr in 1usize..11,
+            seed in any::<u64>(),
+        ) {
+            let mut s = seed | 1;
+            let mut code = || {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                // -127..=127, a third of them at the extremes.
+                match s % 6 {
+                    0 => 127,
+                    1 => -127,
+                    _ => (((s >> 8) % 255) as i32 - 127) as i8,
+                }
+            };
+            let qs: Vec<i8> = (0..nq * d).map(|_| code()).collect();
+            let rows: Vec<i8> = (0..nr * d).map(|_| code()).collect();
+            for be in backends() {
+                let mut out = vec![i32::MIN; nq * nr];
+                cross_i8_with(be, &qs, &rows, d, &mut out);
+                for a in 0..nq {
+                    for b in 0..nr {
+                        let want = scalar::dot_i8i8(&qs[a * d..(a + 1) * d], &rows[b * d..(b + 1) * d]);
+                        prop_assert_eq!(out[a * nr + b], want, "{:?} ({},{})", be, a, b);
+                    }
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn cross_i4_matches_scalar(
+            blocks in 0usize..5,
+            nq in 1usize..14,
+            nr in 1usize..11,
+            q in prop::collection::vec(-127i8..=127, 64 * 4 * 13),
+            codes in prop::collection::vec(any::<u8>(), 32 * 4 * 10),
+        ) {
+            let stride = 32 * blocks;
+            let (qs, rows) = (&q[..nq * 2 * stride], &codes[..nr * stride]);
+            for be in backends() {
+                let mut out = vec![i32::MIN; nq * nr];
+                cross_i4_with(be, qs, rows, stride, &mut out);
+                if stride == 0 {
+                    continue;
+                }
+                for a in 0..nq {
+                    for b in 0..nr {
+                        let want = scalar::dot_i4(
+                            &qs[a * 2 * stride..(a + 1) * 2 * stride],
+                            &rows[b * stride..(b + 1) * stride],
+                        );
+                        prop_assert_eq!(out[a * nr + b], want, "{:?} ({},{})", be, a, b);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Integer kernels at the ends of their ranges and at every tail length: no i16
+    /// saturation (`vpmaddubsw`) and an exact bias correction (`vpdpbusd`), long enough
+    /// that a narrow accumulator would overflow.
+    #[test]
+    fn integer_kernels_are_exact_at_the_extremes() {
+        for n in (0..200).chain([1023, 4096, 4097, 65_535]) {
+            for (x, y) in [
+                (127i8, 127i8),
+                (-127, 127),
+                (-127, -127),
+                (127, -127),
+                (1, -127),
+            ] {
+                let a: Vec<i8> = (0..n).map(|i| if i % 3 == 2 { y } else { x }).collect();
+                let b: Vec<i8> = (0..n).map(|i| if i % 5 == 4 { x } else { y }).collect();
+                let want = scalar::dot_i8i8(&a, &b);
+                for be in backends() {
+                    assert_eq!(dot_i8i8_with(be, &a, &b), want, "{be:?} n={n} ({x},{y})");
+                }
+            }
+        }
+        for d in [1, 63, 64, 65, 384, 4097] {
+            for (x, y) in [(127i8, 127i8), (-127, 127), (-127, -127)] {
+                let qs = vec![x; 7 * d];
+                let rows = vec![y; 5 * d];
+                let want = scalar::dot_i8i8(&qs[..d], &rows[..d]);
+                for be in backends() {
+                    let mut out = vec![0; 35];
+                    cross_i8_with(be, &qs, &rows, d, &mut out);
+                    assert!(out.iter().all(|&v| v == want), "{be:?} d={d}");
+                }
+            }
+        }
+        for blocks in 0..12 {
+            for (qv, nib) in [
+                (127i8, 0xFFu8),
+                (-127, 0xFF),
+                (127, 0x11),
+                (-127, 0x11),
+                (-128, 0xF1),
+            ] {
+                let q = vec![qv; 64 * blocks];
+                let codes = vec![nib; 32 * blocks];
+                let want = scalar::dot_i4(&q, &codes);
+                for be in backends() {
+                    assert_eq!(dot_i4_with(be, &q, &codes), want, "{be:?} {blocks} blocks");
                 }
             }
         }

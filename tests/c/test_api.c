@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int failures = 0;
@@ -123,6 +124,37 @@ static void test_library(void) {
     CHECK(strcmp(vecmatch_status_str((vecmatch_status)12345), "unknown status code") == 0);
     CHECK(strcmp(vecmatch_status_str((vecmatch_status)-1), "unknown status code") == 0);
     CHECK(vecmatch_last_error_message() != NULL);
+}
+
+/* VECMATCH_BACKEND naming a backend that does not exist: builders and opens fail with
+ * VECMATCH_ERR_UNSUPPORTED_BACKEND. The choice is made once per process, at its first
+ * use, so this runs in a child forked before the parent has called vecmatch. */
+static void test_backend_override(const char *gallery_path) {
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        CHECK(0);
+        return;
+    }
+    if (pid == 0) {
+        int bad = 0;
+        setenv("VECMATCH_BACKEND", "avx1024", 1);
+        vecmatch_builder *b = NULL;
+        bad += vecmatch_builder_new(8, VECMATCH_METRIC_DOT, &b) != VECMATCH_ERR_UNSUPPORTED_BACKEND;
+        bad += b != NULL;
+        bad += strstr(vecmatch_last_error_message(), "VECMATCH_BACKEND") == NULL;
+        vecmatch_gallery *g = NULL;
+        bad += vecmatch_gallery_open(gallery_path, &g) != VECMATCH_ERR_UNSUPPORTED_BACKEND;
+        bad += g != NULL;
+        bad += strcmp(vecmatch_status_str(VECMATCH_ERR_UNSUPPORTED_BACKEND),
+                      "unknown status code") == 0;
+        vecmatch_builder_free(b);
+        vecmatch_gallery_free(g);
+        _exit(bad == 0 ? 0 : 1);
+    }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 /* Brute-force cosine top-1 over normalised copies, the oracle for the exact path. */
@@ -677,6 +709,7 @@ int main(int argc, char **argv) {
     path_in_tmp(exact_path, sizeof exact_path, "exact.vmg");
     path_in_tmp(hnsw_path, sizeof hnsw_path, "hnsw.vmg");
 
+    test_backend_override(exact_path); /* first: before this process uses vecmatch */
     test_library();
     test_build_and_search(base, rows, dims, queries, nq, exact_path, hnsw_path);
     test_bad_arguments(base, dims, exact_path);

@@ -121,6 +121,21 @@ fn status_bytes(field: &str) -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
+/// The CPU model: the first "model name" of /proc/cpuinfo (Linux), "unknown" where there
+/// is none (other systems; Linux on most aarch64 machines).
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .filter_map(|l| l.split_once(':'))
+                .find(|(k, _)| k.trim() == "model name")
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
 /// Resident set size of this process in bytes (Linux; 0 elsewhere).
 fn rss_bytes() -> u64 {
     status_bytes("VmRSS:")
@@ -273,7 +288,8 @@ pub fn run(a: Args) -> Result<(), CliError> {
                "kind": if hnsw.is_some() { "hnsw" } else { "flat" },
                "params": {"M": a.m, "ef_construction": a.ef_construction, "builder": a.builder.name(),
                           "metric": if a.metric == Metric::Dot { "ip" } else { a.metric.name() }},
-               "hardware_acceleration": vecmatch::hardware_acceleration()}),
+               "hardware_acceleration": vecmatch::hardware_acceleration(),
+               "backend": vecmatch::hardware_acceleration(), "cpu": cpu_model()}),
         None,
     )?;
 
@@ -401,12 +417,13 @@ pub fn run(a: Args) -> Result<(), CliError> {
     rep.emit(json!({"event": "done"}), None)?;
     if !a.json {
         let mut out = format!(
-            "vecmatch {} bench: {} base x {} dims, {nq} queries, k={k}, metric {}, kernels {}{}\n",
+            "vecmatch {} bench: {} base x {} dims, {nq} queries, k={k}, metric {}, kernels {} ({}){}\n",
             env!("CARGO_PKG_VERSION"),
             base.rows(),
             base.dims,
             a.metric,
             vecmatch::hardware_acceleration(),
+            cpu_model(),
             hnsw.map_or(String::new(), |p| format!(
                 ", HNSW M={} ef_construction={}",
                 p.m, p.ef_construction

@@ -122,6 +122,11 @@ fn main() -> ExitCode {
         eprintln!("vecmatch: internal error (please report): {info}");
     }));
     let cli = Cli::parse();
+    // A bad VECMATCH_BACKEND fails every command up front, before any output.
+    if let Err(e) = vecmatch::metric::check_backend() {
+        eprintln!("vecmatch: {e}");
+        return ExitCode::from(1);
+    }
     let result = match cli.command {
         Command::Build(a) => build::run(a),
         Command::Search(a) => search::run(a),
