@@ -30,6 +30,9 @@ pub enum vecmatch_status {
     VECMATCH_ERR_BUFFER_TOO_SMALL = 106,
     /// A pointer is not aligned for its element type.
     VECMATCH_ERR_MISALIGNED_POINTER = 107,
+    /// The galleries of a shard set disagree on dims, metric or element type, or a key is
+    /// stored in two of them (see the message for the shard).
+    VECMATCH_ERR_SHARD_MISMATCH = 110,
     /// An operating-system I/O error (see the message).
     VECMATCH_ERR_IO = 200,
     /// The file does not exist.
@@ -55,7 +58,7 @@ pub enum vecmatch_status {
 use vecmatch_status::*;
 
 /// All codes, for lookups from a raw integer.
-const ALL: [vecmatch_status; 19] = [
+const ALL: [vecmatch_status; 20] = [
     VECMATCH_OK,
     VECMATCH_ERR_NULL_POINTER,
     VECMATCH_ERR_INVALID_ARGUMENT,
@@ -65,6 +68,7 @@ const ALL: [vecmatch_status; 19] = [
     VECMATCH_ERR_DUPLICATE_KEY,
     VECMATCH_ERR_BUFFER_TOO_SMALL,
     VECMATCH_ERR_MISALIGNED_POINTER,
+    VECMATCH_ERR_SHARD_MISMATCH,
     VECMATCH_ERR_IO,
     VECMATCH_ERR_FILE_NOT_FOUND,
     VECMATCH_ERR_BAD_MAGIC,
@@ -95,6 +99,7 @@ impl vecmatch_status {
             VECMATCH_ERR_DUPLICATE_KEY => c"duplicate key",
             VECMATCH_ERR_BUFFER_TOO_SMALL => c"output buffer too small",
             VECMATCH_ERR_MISALIGNED_POINTER => c"pointer not aligned for its element type",
+            VECMATCH_ERR_SHARD_MISMATCH => c"the shards of a shard set do not match",
             VECMATCH_ERR_IO => c"I/O error",
             VECMATCH_ERR_FILE_NOT_FOUND => c"file not found",
             VECMATCH_ERR_BAD_MAGIC => c"not a vecmatch gallery file",
@@ -126,6 +131,9 @@ impl From<&Error> for vecmatch_status {
             Error::ZeroVector { .. } => VECMATCH_ERR_ZERO_VECTOR,
             Error::DuplicateKey(_) => VECMATCH_ERR_DUPLICATE_KEY,
             Error::InvalidArgument(_) => VECMATCH_ERR_INVALID_ARGUMENT,
+            Error::ShardMismatch { .. } | Error::DuplicateKeyInShards { .. } => {
+                VECMATCH_ERR_SHARD_MISMATCH
+            }
         }
     }
 }
