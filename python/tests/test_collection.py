@@ -27,7 +27,7 @@ def test_add_delete_commit_and_search(tmp_path, base, queries):
     assert (keys == live[want_keys.astype(np.int64)]).mean() > 0.99
     np.testing.assert_allclose(dist, want_dist, atol=1e-3)
     report = c.commit()
-    assert report["written"] and report["rows"] == 2997 and report["removed"] == 4
+    assert report["written"] and report["rows"] == 2997 and report["added"] == 2997
     after = c.search(queries, k=10, exact=True)
     assert (after[0] == keys).all()
     d = vecmatch.Collection.open(path)

@@ -41,8 +41,9 @@ def test_sharded_exact_equals_one_gallery(tmp_path, galleries, base, queries, me
         got = s.search(queries, exact=True, **kw)
         for x, y in zip(got, want):
             assert x.shape == y.shape and (x == y).all(), kw
-        one = s.search(queries[3], exact=True, **kw)
-        assert (one[0] == want[0][3]).all() and one[2] == want[2][3]
+        # One query (the single-query kernel) against the one gallery's single query.
+        got1, want1 = s.search(queries[3], exact=True, **kw), g.search(queries[3], exact=True, **kw)
+        assert got1[2] == want1[2] and (got1[0] == want1[0]).all() and (got1[1] == want1[1]).all()
 
 
 def test_sharded_hnsw_recall(tmp_path, base, queries, ground_truth):

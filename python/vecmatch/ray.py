@@ -114,8 +114,8 @@ def build_shards(
     ranges; ``keys``: ``n`` unique ints ≥ 0, default the row numbers), or a Ray Dataset
     with a vector column (``column``; by default ``"vector"``, or the only column besides
     ``key_column``) and optionally a key column (``key_column``; by default the row
-    numbers), split into ``n_shards`` pieces with ``Dataset.split``. ``build_kwargs`` go to
-    :func:`vecmatch.build` (``metric``, ``dtype``, ``hnsw``, ``m``, ...); each task reserves
+    numbers), split into ``n_shards`` contiguous row ranges (``split_at_indices``).
+    ``build_kwargs`` go to :func:`vecmatch.build` (``metric``, ``dtype``, ``hnsw``, ``m``, ...); each task reserves
     ``num_cpus`` CPUs and builds with that many threads unless ``threads`` is given.
     Keys must be unique across all shards; this is not checked (``Shards.verify`` does).
     """
@@ -129,17 +129,17 @@ def build_shards(
         if keys is not None:
             raise ValueError("with a Ray Dataset, give keys as a column: key_column=...")
         col = _vector_column(vectors, column, key_column)
-        pieces = vectors.split(n_shards)
-        firsts, total = [], 0
-        if key_column is None:
-            for p in pieces:
-                firsts.append(total)
-                total += p.count()
-        else:
-            firsts = [0] * n_shards
+        n = vectors.count()
+        if n_shards > n:
+            raise vecmatch.InvalidArgumentError(f"{n_shards} shards for {n} rows")
+        # Contiguous row ranges, in order: shard i holds rows bounds[i]..bounds[i+1].
+        bounds = np.linspace(0, n, n_shards + 1).astype(np.int64)
+        pieces = vectors.split_at_indices([int(b) for b in bounds[1:-1]])
         refs = [
-            _build_from_dataset.options(**task_opts).remote(path, piece, col, key_column, first, kwargs)
-            for path, piece, first in zip(paths, pieces, firsts)
+            _build_from_dataset.options(**task_opts).remote(
+                path, piece, col, key_column, int(first), kwargs
+            )
+            for path, piece, first in zip(paths, pieces, bounds[:-1])
         ]
         return ray.get(refs)
     v = as_floats(vectors, "vectors")
