@@ -73,6 +73,8 @@ pub(crate) fn build(
     progress: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Gallery> {
     let metric: vecmatch::Metric = metric.parse().py_err(py)?;
+    // Absolute, so that the returned gallery pickles a path valid in any directory.
+    let path = std::path::absolute(&path).unwrap_or(path);
     let element_type: vecmatch::ElementType = dtype.parse().py_err(py)?;
     if threads == Some(0) {
         return Err(vecmatch::Error::InvalidArgument(

@@ -74,6 +74,8 @@ impl Gallery {
         let options = vecmatch::OpenOptions {
             verify_checksums: verify,
         };
+        // Absolute, so that a pickled gallery reopens the same file from any directory.
+        let path = std::path::absolute(&path).unwrap_or(path);
         let g = py
             .detach(|| vecmatch::Gallery::open_with(&path, options))
             .py_err(py)?;
@@ -125,7 +127,7 @@ impl Gallery {
         self.inner.has_graph()
     }
 
-    /// The file this gallery was opened from (``None`` for ``from_bytes``).
+    /// The file this gallery was opened from, made absolute (``None`` for ``from_bytes``).
     #[getter]
     fn path(&self) -> Option<PathBuf> {
         self.inner.path().map(PathBuf::from)

@@ -32,6 +32,11 @@ impl Shards {
         let options = vecmatch::OpenOptions {
             verify_checksums: verify,
         };
+        // Absolute, so that a pickled shard set reopens the same files from any directory.
+        let paths: Vec<PathBuf> = paths
+            .into_iter()
+            .map(|p| std::path::absolute(&p).unwrap_or(p))
+            .collect();
         let inner = py
             .detach(|| vecmatch::ShardSet::open_with(&paths, options))
             .py_err(py)?;
@@ -78,7 +83,7 @@ impl Shards {
         self.inner.element_type().name()
     }
 
-    /// The shard files, in order.
+    /// The shard files (absolute paths), in order.
     #[getter]
     fn paths(&self) -> Vec<PathBuf> {
         self.paths.clone()

@@ -214,4 +214,17 @@ def test_pickling_reopens_by_path(galleries, queries):
     m = vecmatch.Gallery.from_bytes(open(galleries["l2"], "rb").read())
     with pytest.raises(TypeError):
         pickle.dumps(m)
+    # A relative path is made absolute at open: the pickle works from another directory.
+    import os
+    from pathlib import Path
+
+    here = os.getcwd()
+    try:
+        os.chdir(Path(galleries["l2"]).parent)
+        r = vecmatch.Gallery.open(Path(galleries["l2"]).name)
+        blob = pickle.dumps(r)
+        os.chdir("/")
+        assert len(pickle.loads(blob)) == 5000
+    finally:
+        os.chdir(here)
     assert "Gallery(len=5000" in repr(g)

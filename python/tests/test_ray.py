@@ -69,6 +69,7 @@ def test_hnsw_shards_and_keys(local_ray, tmp_path, base, queries, ground_truth):
         len(set((found[i] - 10**12).tolist()) & set(ground_truth[i, :10].tolist())) for i in range(100)
     )
     assert hits >= 950
+    searcher.shutdown()
 
 
 def test_build_from_a_ray_dataset(local_ray, tmp_path, base, queries):

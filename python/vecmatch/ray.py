@@ -43,6 +43,18 @@ from ._convert import as_floats, as_keys
 __all__ = ["build_shards", "ShardedSearcher", "merge"]
 
 
+def _is_dataset(obj: Any) -> bool:
+    """Whether ``obj`` is a Ray Dataset (without importing ``ray.data`` for arrays: it
+    needs the ``ray[data]`` extras)."""
+    if isinstance(obj, np.ndarray) or not type(obj).__module__.startswith("ray."):
+        return False
+    try:
+        from ray.data import Dataset
+    except ImportError:
+        return False
+    return isinstance(obj, Dataset)
+
+
 def _shard_path(out_dir: str, i: int) -> str:
     return os.path.join(out_dir, f"shard-{i:05d}.vmg")
 
@@ -108,7 +120,7 @@ def build_shards(
     **build_kwargs: Any,
 ) -> list[str]:
     """Builds ``n_shards`` gallery files in ``out_dir``, one Ray task per shard, and returns
-    their paths (``out_dir/shard-00000.vmg``, ...), in order.
+    their absolute paths (``out_dir/shard-00000.vmg``, ...), in order.
 
     ``vectors`` is a numpy array ``[n, dims]`` (split into ``n_shards`` contiguous row
     ranges; ``keys``: ``n`` unique ints ≥ 0, default the row numbers), or a Ray Dataset
@@ -121,11 +133,13 @@ def build_shards(
     """
     if n_shards < 1:
         raise vecmatch.InvalidArgumentError(f"n_shards must be at least 1, got {n_shards}")
+    # Ray workers run in their own working directory: hand them absolute paths.
+    out_dir = os.path.abspath(os.fspath(out_dir))
     os.makedirs(out_dir, exist_ok=True)
     kwargs = _task_threads(build_kwargs, num_cpus)
     task_opts = {"num_cpus": num_cpus}
     paths = [_shard_path(out_dir, i) for i in range(n_shards)]
-    if isinstance(vectors, ray.data.Dataset):
+    if _is_dataset(vectors):
         if keys is not None:
             raise ValueError("with a Ray Dataset, give keys as a column: key_column=...")
         col = _vector_column(vectors, column, key_column)
@@ -234,7 +248,8 @@ class ShardedSearcher:
     """
 
     def __init__(self, paths: Sequence[str], num_actors: int = 2, *, num_cpus: float = 1):
-        paths = [os.fspath(p) for p in paths]
+        # Ray workers run in their own working directory: hand them absolute paths.
+        paths = [os.path.abspath(os.fspath(p)) for p in paths]
         if not paths:
             raise vecmatch.InvalidArgumentError("a ShardedSearcher needs at least one shard")
         if num_actors < 1:
