@@ -210,14 +210,21 @@ impl Gallery {
     }
 
     fn __repr__(&self) -> String {
+        let path = self.inner.path().map_or_else(
+            || "None".to_owned(),
+            |p| format!("{:?}", p.display().to_string()),
+        );
         format!(
-            "Gallery(len={}, dims={}, metric={:?}, dtype={:?}, graph={}, path={:?})",
+            "Gallery(len={}, dims={}, metric={:?}, dtype={:?}, graph={}, path={path})",
             self.inner.len(),
             self.inner.dims(),
             self.inner.metric().name(),
             self.inner.element_type().name(),
-            self.inner.has_graph(),
-            self.inner.path().map(|p| p.display().to_string()),
+            if self.inner.has_graph() {
+                "True"
+            } else {
+                "False"
+            },
         )
     }
 }
