@@ -114,8 +114,11 @@ def rust_cli(args, data: Path, ef: int, k: int, report: Report):
     for line in out.splitlines():
         ev = json.loads(line)
         if ev.get("event") == "search" and ev.get("ef") == ef:
-            found[(ev["mode"], ev["threads"])] = ev["qps"]
-            report.add(f"rust cli {ev['mode']} QPS", ev["qps"], "queries/s", threads=ev["threads"],
+            # `qps` is one value per repeat (a list) or one number.
+            qps = ev["qps"]
+            qps = statistics.median(qps) if isinstance(qps, list) else qps
+            found[(ev["mode"], ev["threads"])] = qps
+            report.add(f"rust cli {ev['mode']} QPS", qps, "queries/s", threads=ev["threads"],
                        ef=ef, recall=ev.get("recall"))
     return found
 
