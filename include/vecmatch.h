@@ -92,6 +92,11 @@ typedef enum {
      */
     VECMATCH_ERR_UNSUPPORTED_BACKEND = 109,
     /**
+     * The galleries of a shard set disagree on dims, metric or element type, or a key is
+     * stored in two of them (see the message for the shard).
+     */
+    VECMATCH_ERR_SHARD_MISMATCH = 110,
+    /**
      * An operating-system I/O error (see the message).
      */
     VECMATCH_ERR_IO = 200,
@@ -243,6 +248,13 @@ typedef struct vecmatch_collection vecmatch_collection;
  * may be called from any number of threads at once on the same handle.
  */
 typedef struct vecmatch_gallery vecmatch_gallery;
+
+/**
+ * An open set of gallery shards (opaque). Read-only: every function taking a
+ * `const vecmatch_shards *` may be called from any number of threads at once on the same
+ * handle.
+ */
+typedef struct vecmatch_shards vecmatch_shards;
 
 /**
  * HNSW build parameters. Start from `vecmatch_hnsw_params_default()`; zero fields mean
@@ -926,6 +938,100 @@ vecmatch_search_params vecmatch_search_params_default(void);
  * None. Thread-safe.
  */
 vecmatch_hnsw_params vecmatch_hnsw_params_default(void);
+
+/**
+ * Opens the `n` gallery files `paths[0..n]` as one shard set (each by memory map, O(1)).
+ * Every shard must have the same dims, metric and element type
+ * (`VECMATCH_ERR_SHARD_MISMATCH` otherwise, the message naming the shard); a key should be
+ * stored in one shard only (not checked here; a search returns a duplicated key once, at
+ * its best distance). On success `*out` receives a handle to free with
+ * `vecmatch_shards_free`; on failure `*out` is untouched.
+ *
+ * Searches merge each shard's best hits by (distance, key): exact searches return the
+ * same hits as one gallery holding every row.
+ *
+ * # Safety
+ * `paths` must be NULL or point to `n` pointers, each NULL or a NUL-terminated string;
+ * `out` must be NULL or valid for writing one pointer. Thread-safe.
+ */
+vecmatch_status vecmatch_shards_open(const char *const *paths, size_t n, vecmatch_shards **out);
+
+/**
+ * Releases a shard set. NULL is a no-op.
+ *
+ * # Safety
+ * `shards` must be NULL or a handle from this library not freed before; no other thread
+ * may be using it, and it must not be used afterwards.
+ */
+void vecmatch_shards_free(vecmatch_shards *shards);
+
+/**
+ * Number of vectors over all shards (0 for NULL).
+ *
+ * # Safety
+ * `shards` must be NULL or a live handle. Thread-safe.
+ */
+size_t vecmatch_shards_len(const vecmatch_shards *shards);
+
+/**
+ * Number of shards (0 for NULL).
+ *
+ * # Safety
+ * `shards` must be NULL or a live handle. Thread-safe.
+ */
+size_t vecmatch_shards_count(const vecmatch_shards *shards);
+
+/**
+ * Dimensions per vector, the same in every shard (0 for NULL).
+ *
+ * # Safety
+ * `shards` must be NULL or a live handle. Thread-safe.
+ */
+size_t vecmatch_shards_dims(const vecmatch_shards *shards);
+
+/**
+ * Checks every shard as `vecmatch_gallery_verify` does, then that no key is stored in two
+ * shards (`VECMATCH_ERR_SHARD_MISMATCH` naming the key and the shards).
+ *
+ * # Safety
+ * `shards` must be NULL or a live handle. Thread-safe.
+ */
+vecmatch_status vecmatch_shards_verify(const vecmatch_shards *shards);
+
+/**
+ * Searches one query of `dims` floats over every shard, as `vecmatch_gallery_search`
+ * (same parameters, buffers and errors); filters and `max_distance` apply in every shard.
+ *
+ * # Safety
+ * As `vecmatch_gallery_search`, with `shards` NULL or a live handle. Any number of
+ * threads may search the same shard set at once.
+ */
+vecmatch_status vecmatch_shards_search(const vecmatch_shards *shards,
+                                       const float *query,
+                                       size_t dims,
+                                       const vecmatch_search_params *params,
+                                       uint64_t *keys,
+                                       float *distances,
+                                       size_t capacity,
+                                       size_t *out_len);
+
+/**
+ * Searches `n_queries` row-major queries over every shard, as
+ * `vecmatch_gallery_search_batch` (same parameters, buffers, padding and errors).
+ *
+ * # Safety
+ * As `vecmatch_gallery_search_batch`, with `shards` NULL or a live handle. Any number of
+ * threads may search the same shard set at once.
+ */
+vecmatch_status vecmatch_shards_search_batch(const vecmatch_shards *shards,
+                                             const float *queries,
+                                             size_t n_queries,
+                                             size_t dims,
+                                             const vecmatch_search_params *params,
+                                             uint64_t *keys,
+                                             float *distances,
+                                             size_t capacity,
+                                             size_t *out_lens);
 
 /**
  * A short, static description of `status` (never NULL; "unknown status code" for values

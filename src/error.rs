@@ -163,6 +163,30 @@ pub enum Error {
         /// Why it cannot be used, with the backends this CPU runs.
         reason: String,
     },
+    /// A gallery of a shard set disagrees with the first shard on dims, metric or element
+    /// type (see [`crate::ShardSet`]).
+    #[error("shard {shard} has {what} {found}, the first shard has {expected}")]
+    ShardMismatch {
+        /// The shard's file path (or `#index` for a gallery without a path).
+        shard: String,
+        /// What differs: `"dims"`, `"metric"` or `"element type"`.
+        what: &'static str,
+        /// The first shard's value.
+        expected: String,
+        /// This shard's value.
+        found: String,
+    },
+    /// The same key is stored in two shards of a shard set (found by
+    /// [`crate::ShardSet::check_unique_keys`]).
+    #[error("key {key} is stored in shard {first} and in shard {second}")]
+    DuplicateKeyInShards {
+        /// The key.
+        key: u64,
+        /// The first shard holding it.
+        first: String,
+        /// Another shard holding it.
+        second: String,
+    },
 }
 
 /// `x` in plain notation below 10^7, in scientific notation above.

@@ -1,5 +1,5 @@
 //! The C ABI (feature `capi`): `extern "C"` functions over [`crate::Gallery`],
-//! [`crate::GalleryBuilder`] and [`crate::Collection`], declared for C in the committed,
+//! [`crate::GalleryBuilder`], [`crate::Collection`] and [`crate::ShardSet`], declared for C in the committed,
 //! generated `include/vecmatch.h`.
 //!
 //! Conventions, the same for every function:
@@ -9,7 +9,7 @@
 //! - fallible functions return a [`vecmatch_status`]; the text of the last failure on the
 //!   calling thread is [`vecmatch_last_error_message`];
 //! - handles are opaque (`vecmatch_gallery *`, `vecmatch_builder *`,
-//!   `vecmatch_collection *`), made by `_open` /
+//!   `vecmatch_collection *`, `vecmatch_shards *`), made by `_open` /
 //!   `_new` and released by `_free` (`_free(NULL)` is a no-op);
 //! - out-parameters and caller-allocated result buffers are written only on success;
 //! - every buffer comes with its length; a NULL pointer where one is required is
@@ -29,6 +29,7 @@ mod gallery;
 mod library;
 mod params;
 mod search;
+mod shards;
 mod status;
 
 pub use builder::*;
@@ -38,4 +39,5 @@ pub use gallery::*;
 pub use library::*;
 pub use params::*;
 pub use search::VECMATCH_NO_KEY;
+pub use shards::*;
 pub use status::{vecmatch_status, vecmatch_status_str};

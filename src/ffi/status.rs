@@ -35,6 +35,9 @@ pub enum vecmatch_status {
     VECMATCH_ERR_OUT_OF_RANGE = 108,
     /// `VECMATCH_BACKEND` names a kernel backend that is unknown or this CPU cannot run.
     VECMATCH_ERR_UNSUPPORTED_BACKEND = 109,
+    /// The galleries of a shard set disagree on dims, metric or element type, or a key is
+    /// stored in two of them (see the message for the shard).
+    VECMATCH_ERR_SHARD_MISMATCH = 110,
     /// An operating-system I/O error (see the message).
     VECMATCH_ERR_IO = 200,
     /// The file does not exist.
@@ -87,6 +90,7 @@ const ALL: &[vecmatch_status] = &[
     VECMATCH_ERR_MISALIGNED_POINTER,
     VECMATCH_ERR_OUT_OF_RANGE,
     VECMATCH_ERR_UNSUPPORTED_BACKEND,
+    VECMATCH_ERR_SHARD_MISMATCH,
     VECMATCH_ERR_IO,
     VECMATCH_ERR_FILE_NOT_FOUND,
     VECMATCH_ERR_BAD_MAGIC,
@@ -126,6 +130,7 @@ impl vecmatch_status {
             VECMATCH_ERR_UNSUPPORTED_BACKEND => {
                 c"VECMATCH_BACKEND names a backend this CPU cannot run"
             }
+            VECMATCH_ERR_SHARD_MISMATCH => c"the shards of a shard set do not match",
             VECMATCH_ERR_IO => c"I/O error",
             VECMATCH_ERR_FILE_NOT_FOUND => c"file not found",
             VECMATCH_ERR_BAD_MAGIC => c"not a vecmatch gallery file",
@@ -169,6 +174,9 @@ impl From<&Error> for vecmatch_status {
             Error::WalCorrupt { .. } => VECMATCH_ERR_WAL_CORRUPT,
             Error::WalMismatch { .. } => VECMATCH_ERR_WAL_MISMATCH,
             Error::UnsupportedBackend { .. } => VECMATCH_ERR_UNSUPPORTED_BACKEND,
+            Error::ShardMismatch { .. } | Error::DuplicateKeyInShards { .. } => {
+                VECMATCH_ERR_SHARD_MISMATCH
+            }
         }
     }
 }
