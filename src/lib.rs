@@ -38,6 +38,7 @@ pub mod hnsw;
 pub mod metric;
 mod pool;
 mod rescore;
+mod search;
 mod topk;
 mod types;
 
@@ -46,6 +47,7 @@ pub use error::{Error, Result};
 pub use gallery::{Gallery, GalleryBuilder, GalleryInfo, OpenOptions, SectionInfo};
 pub use hnsw::{Builder, GraphReport, HnswParams, Progress};
 pub use metric::hardware_acceleration;
+pub use search::{Filter, KeyPredicate};
 pub use topk::TopK;
 pub use types::{DEFAULT_RESCORE, ElementType, Hit, KeyFilter, Metric, SearchParams};
 
