@@ -15,7 +15,7 @@ use crate::{Collection, CollectionOptions, CommitReport};
 /// serialised internally; a commit runs while searches go on. Pending (uncommitted)
 /// changes live in memory only and are lost if the process ends before a commit.
 pub struct vecmatch_collection {
-    inner: Collection,
+    pub(crate) inner: Collection,
 }
 
 /// Options for opening or creating a collection. Start from

@@ -9,7 +9,7 @@
 //! - fallible functions return a [`vecmatch_status`]; the text of the last failure on the
 //!   calling thread is [`vecmatch_last_error_message`];
 //! - handles are opaque (`vecmatch_gallery *`, `vecmatch_builder *`,
-//!   `vecmatch_collection *`), made by `_open` /
+//!   `vecmatch_collection *`, `vecmatch_filter *`), made by `_open` /
 //!   `_new` and released by `_free` (`_free(NULL)` is a no-op);
 //! - out-parameters and caller-allocated result buffers are written only on success;
 //! - every buffer comes with its length; a NULL pointer where one is required is
@@ -24,6 +24,7 @@ mod args;
 mod boundary;
 mod builder;
 mod collection;
+mod filter;
 mod gallery;
 mod library;
 mod params;
@@ -32,6 +33,7 @@ mod status;
 
 pub use builder::*;
 pub use collection::*;
+pub use filter::*;
 pub use gallery::*;
 pub use library::*;
 pub use params::*;
