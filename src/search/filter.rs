@@ -144,6 +144,13 @@ pub(crate) struct Compiled<'a> {
     predicate: Option<KeyPredicate<'a>>,
 }
 
+/// Whether two sorted lists share an element: binary searches of the longer one for each
+/// item of the shorter (a row has a few labels; an any-of filter may list hundreds).
+fn meet(a: &[u32], b: &[u32]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    short.iter().any(|x| long.binary_search(x).is_ok())
+}
+
 fn sorted<T: Ord + Copy>(v: &[T]) -> Vec<T> {
     let mut v = v.to_vec();
     v.sort_unstable();
@@ -188,8 +195,8 @@ impl<'a> Compiled<'a> {
     pub(crate) fn labels_pass(&self, labels: &[u32]) -> bool {
         let has = |l: &u32| labels.binary_search(l).is_ok();
         self.all.iter().all(has)
-            && (self.any.is_empty() || self.any.iter().any(has))
-            && !self.none.iter().any(has)
+            && (self.any.is_empty() || meet(&self.any, labels))
+            && !meet(&self.none, labels)
     }
 
     /// Whether a row of `key` with the sorted `labels` passes every condition.
