@@ -302,6 +302,37 @@ fn combined_filters_and_per_query_batches() {
     }
 }
 
+/// A predicate admitting a few rows scattered over the gallery: the planner cannot
+/// estimate it, walks the graph, finds fewer than k, and reruns exactly.
+#[test]
+fn a_short_graph_walk_is_rerun_exactly() {
+    let x = dataset();
+    let g = gallery(Metric::Cosine, true);
+    let rare: HashSet<u64> = x.keys.iter().step_by(333).copied().collect();
+    let admit = |key: u64| rare.contains(&key);
+    let f = Filter::new().predicate(&admit);
+    for q in x.queries.chunks_exact(x.d) {
+        let got: Vec<u64> = g
+            .search_filtered(q, &f, &SearchParams::k(10))
+            .unwrap()
+            .iter()
+            .map(|h| h.key)
+            .collect();
+        assert_eq!(
+            got,
+            oracle(Metric::Cosine, q, 10, |r| rare.contains(&x.keys[r]))
+        );
+    }
+    // With a threshold a short answer is legitimate: no rerun, only admitted rows.
+    let p = SearchParams {
+        max_distance: Some(0.5),
+        ..SearchParams::k(10)
+    };
+    for h in g.search_filtered(&x.queries[..x.d], &f, &p).unwrap() {
+        assert!(rare.contains(&h.key) && h.distance <= 0.5);
+    }
+}
+
 /// Collections keep labels through upserts, deletes and commits; filtered searches see
 /// committed and pending rows alike.
 #[test]
