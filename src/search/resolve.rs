@@ -31,22 +31,29 @@ pub(crate) fn label_fraction(l: &LabelsView<'_>, c: &Compiled<'_>, n: usize) -> 
 /// under the filter's labels)); `None` when only `none` labels are given (a complement:
 /// see [`excluded_rows`]).
 fn label_rows(l: &LabelsView<'_>, c: &Compiled<'_>, n: usize) -> Option<Vec<usize>> {
-    let (all, any, _) = c.label_lists();
-    let mut rows: Vec<usize> = if !all.is_empty() {
+    let (all, any, none) = c.label_lists();
+    // The rows listed under one label (all-of) or the union of the any-of lists; the
+    // other conditions are then tested on each row's own labels, unless the lists alone
+    // decide (each row test reads the row's labels: a cache miss or two).
+    let (mut rows, decided): (Vec<usize>, bool) = if !all.is_empty() {
         let smallest = all.iter().min_by_key(|x| l.count(**x))?;
-        l.rows_of(*smallest).iter().map(|&r| r as usize).collect()
+        let r = l.rows_of(*smallest).iter().map(|&r| r as usize).collect();
+        (r, all.len() == 1 && any.is_empty() && none.is_empty())
     } else if !any.is_empty() {
-        let mut r: Vec<usize> = any
+        let r = any
             .iter()
             .flat_map(|x| l.rows_of(*x).iter().map(|&r| r as usize))
             .collect();
-        r.sort_unstable();
-        r
+        (r, none.is_empty())
     } else {
         return None;
     };
     // A damaged (unverified) section may list rows twice, unsorted or out of range.
-    rows.retain(|&r| r < n && c.labels_pass(l.row(r)));
+    if decided {
+        rows.retain(|&r| r < n);
+    } else {
+        rows.retain(|&r| r < n && c.labels_pass(l.row(r)));
+    }
     rows.sort_unstable();
     rows.dedup();
     Some(rows)
