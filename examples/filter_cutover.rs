@@ -1,5 +1,5 @@
 //! Measures where an allow-list makes an exact scan of the admitted rows faster than the
-//! filtered graph search (used to choose `FILTER_EXACT_FRACTION` in `src/hnsw/mod.rs`).
+//! filtered graph search (used to choose `FILTER_EXACT_FRACTION` in `src/search/mod.rs`).
 //!
 //! `cargo run --release --example filter_cutover -- GALLERY_WITH_GRAPH QUERIES.fvecs [EF]`
 //!

@@ -244,6 +244,13 @@ typedef struct vecmatch_builder vecmatch_builder;
 typedef struct vecmatch_collection vecmatch_collection;
 
 /**
+ * A search filter (opaque): rows must pass every condition set on it (AND). Made by
+ * `vecmatch_filter_new`, released by `vecmatch_filter_free`. Setters copy their lists.
+ * A filter may be used by any number of concurrent searches while no thread changes it.
+ */
+typedef struct vecmatch_filter vecmatch_filter;
+
+/**
  * An open gallery (opaque). Read-only: every function taking a `const vecmatch_gallery *`
  * may be called from any number of threads at once on the same handle.
  */
@@ -407,6 +414,14 @@ typedef struct {
      */
     bool no_rescore;
 } vecmatch_search_params;
+
+/**
+ * A key predicate: returns `true` to admit `key`. `ctx` is the pointer given to
+ * `vecmatch_filter_predicate`. **Called from several threads at once** during a search
+ * (never after the search call returns), for some of the candidate rows only, in no
+ * particular order: it must be thread-safe and should be cheap.
+ */
+typedef bool (*vecmatch_key_predicate)(uint64_t key, void *ctx);
 
 #ifdef __cplusplus
 extern "C" {
@@ -729,6 +744,195 @@ vecmatch_status vecmatch_collection_search_batch(const vecmatch_collection *coll
 vecmatch_status vecmatch_collection_set_durability(vecmatch_collection *collection,
                                                    vecmatch_durability durability,
                                                    uint32_t group_interval_ms);
+
+/**
+ * Starts an empty filter (admits every row). On success `*out` receives a handle to
+ * free with `vecmatch_filter_free`.
+ *
+ * # Safety
+ * `out` NULL or valid for writing one pointer. Thread-safe.
+ */
+vecmatch_status vecmatch_filter_new(vecmatch_filter **out);
+
+/**
+ * Releases a filter. NULL is a no-op.
+ *
+ * # Safety
+ * `filter` NULL or a handle from `vecmatch_filter_new` not freed before, not in use by a
+ * search or another thread, and not used afterwards.
+ */
+void vecmatch_filter_free(vecmatch_filter *filter);
+
+/**
+ * Admits only rows carrying every one of the `n` labels (replaces an earlier list;
+ * `n == 0` removes the condition).
+ *
+ * # Safety
+ * `filter` NULL or a live handle used by no other thread; `labels` NULL or `n` readable
+ * labels.
+ */
+vecmatch_status vecmatch_filter_all_labels(vecmatch_filter *filter,
+                                           const uint32_t *labels,
+                                           size_t n);
+
+/**
+ * Admits only rows carrying at least one of the `n` labels (`n == 0` removes the
+ * condition).
+ *
+ * # Safety
+ * As `vecmatch_filter_all_labels`.
+ */
+vecmatch_status vecmatch_filter_any_labels(vecmatch_filter *filter,
+                                           const uint32_t *labels,
+                                           size_t n);
+
+/**
+ * Admits only rows carrying none of the `n` labels (`n == 0` removes the condition).
+ *
+ * # Safety
+ * As `vecmatch_filter_all_labels`.
+ */
+vecmatch_status vecmatch_filter_no_labels(vecmatch_filter *filter,
+                                          const uint32_t *labels,
+                                          size_t n);
+
+/**
+ * Admits only rows whose key is one of the `n` keys (unknown keys are ignored; `n == 0`
+ * admits nothing). `keys` NULL removes the allow list.
+ *
+ * # Safety
+ * `filter` NULL or a live handle used by no other thread; `keys` NULL or `n` readable
+ * keys.
+ */
+vecmatch_status vecmatch_filter_allow_keys(vecmatch_filter *filter, const uint64_t *keys, size_t n);
+
+/**
+ * Never admits rows whose key is one of the `n` keys (`n == 0` removes the condition).
+ *
+ * # Safety
+ * As `vecmatch_filter_allow_keys`.
+ */
+vecmatch_status vecmatch_filter_deny_keys(vecmatch_filter *filter, const uint64_t *keys, size_t n);
+
+/**
+ * Admits only rows whose key `predicate(key, ctx)` accepts; NULL removes the
+ * predicate. The function is **called from several threads at once** while a search
+ * with this filter runs, never after that search call returns.
+ *
+ * # Safety
+ * `filter` NULL or a live handle used by no other thread; `predicate` NULL or a function
+ * safe to call with `ctx` from any thread, concurrently, for as long as the filter is
+ * used in searches.
+ */
+vecmatch_status vecmatch_filter_predicate(vecmatch_filter *filter,
+                                          vecmatch_key_predicate predicate,
+                                          void *ctx);
+
+/**
+ * `vecmatch_gallery_search` over the rows `filter` admits (AND the key lists of
+ * `params`). Never fewer than `k` hits when the filter admits at least `k` rows (and
+ * no `max_distance`): a short graph walk is rerun exactly.
+ *
+ * # Safety
+ * As `vecmatch_gallery_search`; `filter` NULL or a live handle not changed during the
+ * call. Any number of threads may search at once.
+ */
+vecmatch_status vecmatch_gallery_search_filtered(const vecmatch_gallery *gallery,
+                                                 const float *query,
+                                                 size_t dims,
+                                                 const vecmatch_search_params *params,
+                                                 const vecmatch_filter *filter,
+                                                 uint64_t *keys,
+                                                 float *distances,
+                                                 size_t capacity,
+                                                 size_t *out_len);
+
+/**
+ * `vecmatch_gallery_search_batch` with filters: `n_filters` handles, 1 for every query
+ * or one per query (query `i` uses `filters[i]`).
+ *
+ * # Safety
+ * As `vecmatch_gallery_search_batch`; `filters` NULL or `n_filters` readable pointers to
+ * live handles not changed during the call. Thread-safe.
+ */
+vecmatch_status vecmatch_gallery_search_batch_filtered(const vecmatch_gallery *gallery,
+                                                       const float *queries,
+                                                       size_t n_queries,
+                                                       size_t dims,
+                                                       const vecmatch_search_params *params,
+                                                       const vecmatch_filter *const *filters,
+                                                       size_t n_filters,
+                                                       uint64_t *keys,
+                                                       float *distances,
+                                                       size_t capacity,
+                                                       size_t *out_lens);
+
+/**
+ * `vecmatch_collection_search` over the live rows `filter` admits, committed and
+ * pending alike.
+ *
+ * # Safety
+ * As `vecmatch_collection_search`; `filter` NULL or a live handle not changed during
+ * the call. Thread-safe.
+ */
+vecmatch_status vecmatch_collection_search_filtered(const vecmatch_collection *collection,
+                                                    const float *query,
+                                                    size_t dims,
+                                                    const vecmatch_search_params *params,
+                                                    const vecmatch_filter *filter,
+                                                    uint64_t *keys,
+                                                    float *distances,
+                                                    size_t capacity,
+                                                    size_t *out_len);
+
+/**
+ * `vecmatch_collection_search_batch` with filters, as
+ * `vecmatch_gallery_search_batch_filtered`.
+ *
+ * # Safety
+ * As `vecmatch_gallery_search_batch_filtered`, with `collection` NULL or a live handle.
+ */
+vecmatch_status vecmatch_collection_search_batch_filtered(const vecmatch_collection *collection,
+                                                          const float *queries,
+                                                          size_t n_queries,
+                                                          size_t dims,
+                                                          const vecmatch_search_params *params,
+                                                          const vecmatch_filter *const *filters,
+                                                          size_t n_filters,
+                                                          uint64_t *keys,
+                                                          float *distances,
+                                                          size_t capacity,
+                                                          size_t *out_lens);
+
+/**
+ * `vecmatch_builder_add` of a row carrying `n_labels` labels (any order; duplicates
+ * dropped). The gallery gains a `LABELS` section.
+ *
+ * # Safety
+ * As `vecmatch_builder_add`; `labels` NULL or `n_labels` readable labels.
+ */
+vecmatch_status vecmatch_builder_add_labeled(vecmatch_builder *builder,
+                                             uint64_t key,
+                                             const float *vector,
+                                             size_t dims,
+                                             const uint32_t *labels,
+                                             size_t n_labels);
+
+/**
+ * `vecmatch_collection_add` of a row carrying `n_labels` labels (they replace the old
+ * row's labels).
+ *
+ * # Safety
+ * As `vecmatch_collection_add`; `labels` NULL or `n_labels` readable labels.
+ * Thread-safe.
+ */
+vecmatch_status vecmatch_collection_add_labeled(vecmatch_collection *collection,
+                                                uint64_t key,
+                                                const float *vector,
+                                                size_t dims,
+                                                const uint32_t *labels,
+                                                size_t n_labels,
+                                                bool *out_replaced);
 
 /**
  * Opens the gallery file at `path` by memory map, validating its header and section table

@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::filter::RowSet;
+use crate::filter::{Base, RowSet};
 use crate::gallery::View;
 use crate::gallery::rows::{CodedQuery, Query, Rows};
 use crate::metric::{self, prepare_query};
@@ -42,7 +42,7 @@ pub(crate) fn new_top(params: &SearchParams<'_>) -> TopK {
 
 /// Offers the distances of rows `start..start + dists.len()` to `top`.
 #[inline]
-fn offer(view: &View<'_>, set: &RowSet, top: &mut TopK, start: usize, dists: &[f32]) {
+fn offer(view: &View<'_>, set: &RowSet<'_>, top: &mut TopK, start: usize, dists: &[f32]) {
     for (i, &d) in dists.iter().enumerate() {
         if top.accepts(d) {
             let row = start + i;
@@ -60,7 +60,7 @@ fn offer(view: &View<'_>, set: &RowSet, top: &mut TopK, start: usize, dists: &[f
 fn scan_range(
     view: &View<'_>,
     q: Query<'_>,
-    set: &RowSet,
+    set: &RowSet<'_>,
     params: &SearchParams<'_>,
     lo: usize,
     hi: usize,
@@ -114,20 +114,11 @@ fn chunks(n: usize, threads: usize, min: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// Exact top-k for one query.
-pub(crate) fn search(
-    view: &View<'_>,
-    query: &[f32],
-    params: &SearchParams<'_>,
-) -> Result<Vec<Hit>> {
-    search_in(view, query, RowSet::resolve(view, params.filter), params)
-}
-
 /// Exact top-k for one query over the rows of `set` (`params.filter` is not read).
 pub(crate) fn search_in(
     view: &View<'_>,
     query: &[f32],
-    set: RowSet,
+    set: &RowSet<'_>,
     params: &SearchParams<'_>,
 ) -> Result<Vec<Hit>> {
     let q = prepare_query(view.metric, view.dims, query)?;
@@ -155,12 +146,12 @@ pub(crate) fn search_in(
 fn scan_all(
     view: &View<'_>,
     q: Query<'_>,
-    set: RowSet,
+    set: &RowSet<'_>,
     params: &SearchParams<'_>,
 ) -> Result<Vec<Hit>> {
     let threads = pool::effective(params.threads);
-    let top = match &set {
-        RowSet::Only(rows, _) => {
+    let top = match &set.base {
+        Base::Only(rows, _) => {
             if threads == 1 || rows.len() < PAR_MIN_ROWS {
                 scan_list(view, q, rows, params)
             } else {
@@ -174,13 +165,13 @@ fn scan_all(
         _ => {
             let n = view.count();
             if threads == 1 || n < PAR_MIN_ROWS {
-                scan_range(view, q, &set, params, 0, n)
+                scan_range(view, q, set, params, 0, n)
             } else {
                 let parts = chunks(n, threads, BLOCK_ROWS * 4);
                 pool::install(params.threads, || {
                     parts
                         .par_iter()
-                        .map(|&(lo, hi)| scan_range(view, q, &set, params, lo, hi))
+                        .map(|&(lo, hi)| scan_range(view, q, set, params, lo, hi))
                         .reduce(|| new_top(params), merged)
                 })?
             }
@@ -251,7 +242,7 @@ impl<'a> Queries<'a> {
 fn batch_range(
     view: &View<'_>,
     qs: Queries<'_>,
-    set: &RowSet,
+    set: &RowSet<'_>,
     params: &SearchParams<'_>,
     lo: usize,
     hi: usize,
@@ -301,7 +292,7 @@ fn batch_range_coded(
     view: &View<'_>,
     cq: &[CodedQuery],
     codes: &[i8],
-    set: &RowSet,
+    set: &RowSet<'_>,
     params: &SearchParams<'_>,
     lo: usize,
     hi: usize,
@@ -332,20 +323,11 @@ fn batch_range_coded(
     tops
 }
 
-/// Exact top-k for many queries.
-pub(crate) fn search_batch(
-    view: &View<'_>,
-    queries: &[f32],
-    params: &SearchParams<'_>,
-) -> Result<Vec<Vec<Hit>>> {
-    search_batch_in(view, queries, RowSet::resolve(view, params.filter), params)
-}
-
 /// Exact top-k for many queries over the rows of `set` (`params.filter` is not read).
 pub(crate) fn search_batch_in(
     view: &View<'_>,
     queries: &[f32],
-    set: RowSet,
+    set: &RowSet<'_>,
     params: &SearchParams<'_>,
 ) -> Result<Vec<Vec<Hit>>> {
     let Some(exact) = view.rescorer(params) else {
@@ -376,7 +358,7 @@ pub(crate) fn search_batch_in(
 fn batch_all(
     view: &View<'_>,
     queries: &[f32],
-    set: RowSet,
+    set: &RowSet<'_>,
     params: &SearchParams<'_>,
     coded: bool,
 ) -> Result<Vec<Vec<Hit>>> {
@@ -405,8 +387,8 @@ fn batch_all(
         Queries::F32(&qs)
     };
     let threads = pool::effective(params.threads);
-    let tops: Vec<TopK> = match &set {
-        RowSet::Only(rows, _) => pool::install(params.threads, || {
+    let tops: Vec<TopK> = match &set.base {
+        Base::Only(rows, _) => pool::install(params.threads, || {
             (0..nq)
                 .into_par_iter()
                 .map(|i| {
@@ -421,7 +403,7 @@ fn batch_all(
         _ => {
             let n = view.count();
             if threads == 1 || (n < PAR_MIN_ROWS && nq < 2 * QT_MIN) {
-                batch_range(view, batch, &set, params, 0, n)
+                batch_range(view, batch, set, params, 0, n)
             } else if n < PAR_MIN_ROWS {
                 // Few rows, many queries: the gallery fits in cache, so split the queries.
                 let per = nq.div_ceil(threads).max(QT_MIN);
@@ -431,7 +413,7 @@ fn batch_all(
                         .par_iter()
                         .flat_map_iter(|&a| {
                             let part = batch.part(d, a, (a + per).min(nq));
-                            batch_range(view, part, &set, params, 0, n)
+                            batch_range(view, part, set, params, 0, n)
                         })
                         .collect()
                 })?
@@ -440,7 +422,7 @@ fn batch_all(
                 pool::install(params.threads, || {
                     parts
                         .par_iter()
-                        .map(|&(lo, hi)| batch_range(view, batch, &set, params, lo, hi))
+                        .map(|&(lo, hi)| batch_range(view, batch, set, params, lo, hi))
                         .reduce(
                             || (0..nq).map(|_| new_top(params)).collect(),
                             |mut a, b| {

@@ -49,6 +49,7 @@ pub mod hnsw;
 pub mod metric;
 mod pool;
 mod rescore;
+mod search;
 mod shards;
 mod topk;
 mod types;
@@ -59,6 +60,7 @@ pub use gallery::{Gallery, GalleryBuilder, GalleryInfo, OpenOptions, SectionInfo
 pub use hnsw::{Builder, GraphReport, HnswParams, Progress};
 pub use metric::hardware_acceleration;
 pub use pool::thread_limit;
+pub use search::{Filter, KeyPredicate};
 pub use shards::ShardSet;
 pub use topk::TopK;
 pub use types::{DEFAULT_RESCORE, ElementType, Hit, KeyFilter, Metric, SearchParams};

@@ -409,3 +409,30 @@ fn the_cli_folds_a_log_into_the_file() {
     keys.sort_unstable();
     assert_eq!(keys, [3, 10, 11]);
 }
+
+/// The log does not record labels yet: a labelled add under a logging mode, and switching
+/// to a logging mode with labelled rows pending, are refused (never a replay that drops
+/// the labels); without a log, labelled rows are kept as usual.
+#[test]
+fn labelled_rows_are_refused_under_a_logging_mode() {
+    for mode in MODES {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.vmg");
+        let c = Collection::create(&path, D, Metric::L2, opts(mode)).unwrap();
+        let err = c.add_labeled(1, &[0.5; D], &[3]).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidArgument(ref m) if m.contains("labels")),
+            "{err}"
+        );
+        assert_eq!(c.len(), 0, "a refused add changes nothing");
+        c.add_labeled(2, &[0.5; D], &[]).unwrap();
+        c.set_durability(Durability::CommitOnly).unwrap();
+        c.add_labeled(3, &[0.25; D], &[7]).unwrap();
+        let err = c.set_durability(mode).unwrap_err();
+        assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
+        assert_eq!(c.durability(), Durability::CommitOnly);
+        c.commit().unwrap();
+        assert_eq!(c.labels(3).as_deref(), Some(&[7u32][..]));
+        c.set_durability(mode).unwrap();
+    }
+}

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vecmatch::{Gallery, KeyFilter, SearchParams};
+use vecmatch::{Filter, Gallery, KeyFilter, SearchParams};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(g) = Gallery::from_bytes(data) else {
@@ -37,5 +37,24 @@ fuzz_target!(|data: &[u8]| {
         threads: Some(1),
         ..SearchParams::default()
     };
-    let _ = g.search_batch(&[q.clone(), q].concat(), &p);
+    let _ = g.search_batch(&[q.clone(), q.clone()].concat(), &p);
+    // Labels (a LABELS section may be damaged): lookups and filtered searches, graph and
+    // exact, one filter per query.
+    let _ = g.labels(1);
+    let _ = g.label_count(1);
+    let odd = |k: u64| k % 2 == 1;
+    let filters = [
+        Filter::new().all_labels(&[1, 2]).no_labels(&[3]),
+        Filter::new().any_labels(&[0, 1, 5]).predicate(&odd),
+    ];
+    for exact in [false, true] {
+        let p = SearchParams {
+            k: 3,
+            exact,
+            threads: Some(1),
+            ..SearchParams::default()
+        };
+        let _ = g.search_filtered(&q, &filters[0], &p);
+        let _ = g.search_batch_filtered(&[q.clone(), q.clone()].concat(), &filters, &p);
+    }
 });

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::error::Result;
 use crate::gallery::GalleryBuilder;
 use crate::gallery::buffer::RowBuffer;
+use crate::gallery::labels::LabelSets;
 use crate::gallery::target::FileId;
 use crate::hnsw::HnswParams;
 use crate::hnsw::graph::GraphView;
@@ -38,27 +39,30 @@ pub struct CommitReport {
 }
 
 /// The live rows of `snap`, frozen rows first (in row order), then delta rows (in
-/// insertion order): values as stored (already normalised), keys unique.
-fn merged_rows(snap: &Snapshot) -> Result<(RowBuffer, Vec<u64>)> {
+/// insertion order): values as stored (already normalised), keys unique, and labels.
+fn merged_rows(snap: &Snapshot) -> Result<(RowBuffer, Vec<u64>, LabelSets)> {
     let d = snap.dims();
     let view = snap.frozen.view()?;
     let n = snap.len();
     let mut vectors = RowBuffer::new();
     vectors.reserve(n.saturating_mul(d));
     let mut keys = Vec::with_capacity(n);
+    let mut labels = LabelSets::default();
     for (row, &key) in view.keys.iter().enumerate() {
         if !snap.frozen_dead.has(row) {
             vectors.extend_from_slice(&view.vector(row));
             keys.push(key);
+            labels.push(view.labels.map_or(&[][..], |l| l.row(row)));
         }
     }
     for r in snap.delta.rows(d) {
         if !snap.delta_dead.has(r.id) {
             vectors.extend_from_slice(r.vector);
             keys.push(r.key);
+            labels.push(r.labels);
         }
     }
-    Ok((vectors, keys))
+    Ok((vectors, keys, labels))
 }
 
 /// The old file's graph, if the commit can insert the added rows into it instead of
@@ -124,11 +128,12 @@ pub(crate) fn write_merged(
     commit_id: u64,
 ) -> Result<(CommitReport, Option<FileId>)> {
     let start = Instant::now();
-    let (vectors, keys) = merged_rows(snap)?;
+    let (vectors, keys, labels) = merged_rows(snap)?;
     check_commit(snap, target.user, &keys, &vectors)?;
     let rows = keys.len();
     let added = snap.delta.len().saturating_sub(snap.delta_dead_count);
     let mut b = GalleryBuilder::from_prepared(snap.dims(), snap.frozen.metric(), vectors, keys)?;
+    b.set_label_sets(labels)?;
     // The new file keeps the storage of the old one.
     b.element_type(snap.frozen.element_type())
         .rescore(snap.frozen.has_rescore());

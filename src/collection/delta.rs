@@ -27,12 +27,14 @@ struct Chunk {
     first: usize,
     keys: Vec<u64>,
     vectors: Vec<f32>,
+    /// Labels per row (sorted, unique).
+    labels: Vec<Box<[u32]>>,
     /// `(key, local row)` sorted by key, then row.
     index: Vec<(u64, u32)>,
 }
 
-/// One tail slot: a key and its vector, written once.
-type Slot = OnceLock<(u64, Box<[f32]>)>;
+/// One tail slot: a key, its vector and its labels, written once.
+type Slot = OnceLock<(u64, Box<[f32]>, Box<[u32]>)>;
 
 /// The chunk being filled. Slot `i` is written once, before any view counts it.
 struct Tail {
@@ -63,6 +65,8 @@ pub(crate) struct Row<'a> {
     pub id: usize,
     pub key: u64,
     pub vector: &'a [f32],
+    /// Its labels, sorted and unique.
+    pub labels: &'a [u32],
 }
 
 impl DeltaView {
@@ -80,9 +84,9 @@ impl DeltaView {
         self.tail.first + self.tail_len
     }
 
-    /// The view with one more row (`vector` already validated and normalised). Only the
-    /// collection's writer calls this, on the newest view.
-    pub(crate) fn push(&self, key: u64, vector: &[f32], dims: usize) -> DeltaView {
+    /// The view with one more row (`vector` already validated and normalised, `labels`
+    /// sorted and unique). Only the collection's writer calls this, on the newest view.
+    pub(crate) fn push(&self, key: u64, vector: &[f32], labels: &[u32], dims: usize) -> DeltaView {
         let mut next = self.clone();
         if next.tail_len == CHUNK_ROWS || next.tail.slots[next.tail_len].get().is_some() {
             // Full, or (after an abandoned push) its next slot is taken: seal what this
@@ -90,22 +94,23 @@ impl DeltaView {
             next = next.sealed_tail(dims);
         }
         // Cannot fail: the slot is unset (checked above) and only the writer sets slots.
-        let _ = next.tail.slots[next.tail_len].set((key, vector.into()));
+        let _ = next.tail.slots[next.tail_len].set((key, vector.into(), labels.into()));
         next.tail_len += 1;
         next
     }
 
     /// Moves the counted tail rows into a sealed chunk and starts a new tail.
     fn sealed_tail(&self, dims: usize) -> DeltaView {
-        let rows: Vec<(u64, &[f32])> = self.tail_rows().map(|r| (r.key, r.vector)).collect();
+        let rows: Vec<Row<'_>> = self.tail_rows().collect();
         let mut chunk = Chunk {
             first: self.tail.first,
-            keys: rows.iter().map(|r| r.0).collect(),
+            keys: rows.iter().map(|r| r.key).collect(),
             vectors: Vec::with_capacity(rows.len() * dims),
+            labels: rows.iter().map(|r| r.labels.into()).collect(),
             index: Vec::with_capacity(rows.len()),
         };
-        for (i, (key, v)) in rows.iter().enumerate() {
-            chunk.vectors.extend_from_slice(v);
+        for (i, Row { key, vector, .. }) in rows.iter().enumerate() {
+            chunk.vectors.extend_from_slice(vector);
             chunk.index.push((*key, i as u32));
         }
         chunk.index.sort_unstable();
@@ -125,10 +130,11 @@ impl DeltaView {
             .iter()
             .enumerate()
             .filter_map(move |(i, s)| {
-                s.get().map(|(key, v)| Row {
+                s.get().map(|(key, v, l)| Row {
                     id: first + i,
                     key: *key,
                     vector: v,
+                    labels: l,
                 })
             })
     }
@@ -142,13 +148,20 @@ impl DeltaView {
                     id: c.first + i,
                     key,
                     vector: &c.vectors[i * dims..(i + 1) * dims],
+                    labels: &c.labels[i],
                 })
             })
             .chain(self.tail_rows())
     }
 
     /// The vector of delta row `id`, if this view holds it.
+    #[cfg(test)]
     pub(crate) fn row(&self, id: usize, dims: usize) -> Option<&[f32]> {
+        self.row_and_labels(id, dims).map(|r| r.0)
+    }
+
+    /// The vector and labels of delta row `id`, if this view holds it.
+    pub(crate) fn row_and_labels(&self, id: usize, dims: usize) -> Option<(&[f32], &[u32])> {
         if id >= self.tail.first {
             return self
                 .tail
@@ -156,12 +169,12 @@ impl DeltaView {
                 .get(id - self.tail.first)
                 .filter(|_| id < self.len())
                 .and_then(|s| s.get())
-                .map(|(_, v)| &v[..]);
+                .map(|(_, v, l)| (&v[..], &l[..]));
         }
         let c = self.sealed.partition_point(|c| c.first <= id);
         let c = self.sealed.get(c.checked_sub(1)?)?;
-        c.vectors
-            .get((id - c.first) * dims..(id - c.first + 1) * dims)
+        let i = id - c.first;
+        Some((c.vectors.get(i * dims..(i + 1) * dims)?, c.labels.get(i)?))
     }
 
     /// The newest row holding `key`, if any (live or not). Cost: a scan of the tail
@@ -178,6 +191,7 @@ impl DeltaView {
                     id: c.first + i,
                     key,
                     vector: &c.vectors[i * dims..(i + 1) * dims],
+                    labels: &c.labels[i],
                 });
             }
         }
@@ -185,14 +199,14 @@ impl DeltaView {
     }
 
     /// Offers every live, admitted row to `top` (exact distances to the prepared query
-    /// `q`). `admit` sees the key.
+    /// `q`). `admit` sees the key and the labels.
     pub(crate) fn scan(
         &self,
         metric: Metric,
         dims: usize,
         q: &[f32],
         dead: &Bits,
-        admit: &impl Fn(u64) -> bool,
+        admit: &impl Fn(u64, &[u32]) -> bool,
         top: &mut TopK,
     ) {
         let mut buf = [0f32; BLOCK_ROWS];
@@ -205,7 +219,10 @@ impl DeltaView {
                 metric::scan(metric, q, &c.vectors[start * dims..end * dims], dims, out);
                 for (i, &d) in out.iter().enumerate() {
                     let row = start + i;
-                    if top.accepts(d) && !dead.has(c.first + row) && admit(c.keys[row]) {
+                    if top.accepts(d)
+                        && !dead.has(c.first + row)
+                        && admit(c.keys[row], &c.labels[row])
+                    {
                         top.push(Hit {
                             key: c.keys[row],
                             distance: d,
@@ -217,7 +234,7 @@ impl DeltaView {
         }
         for r in self.tail_rows() {
             let d = metric::distance(metric, q, r.vector);
-            if top.accepts(d) && !dead.has(r.id) && admit(r.key) {
+            if top.accepts(d) && !dead.has(r.id) && admit(r.key, r.labels) {
                 top.push(Hit {
                     key: r.key,
                     distance: d,
@@ -237,7 +254,7 @@ mod tests {
         let mut v = DeltaView::new();
         let views: Vec<DeltaView> = (0..3000u64)
             .map(|i| {
-                v = v.push(i % 2500, &[i as f32, 1.0], d);
+                v = v.push(i % 2500, &[i as f32, 1.0], &[i as u32], d);
                 v.clone()
             })
             .collect();
@@ -249,6 +266,8 @@ mod tests {
         // Keys 0..500 occur twice; the newest row wins.
         let r = v.newest(7, d).unwrap();
         assert_eq!((r.id, r.vector), (2507, &[2507.0, 1.0][..]));
+        assert_eq!(r.labels, &[2507]);
+        assert_eq!(v.newest(2400, d).unwrap().labels, &[2400]);
         let r = views[2000].newest(7, d).unwrap();
         assert_eq!(r.id, 7);
         assert!(v.newest(99_999, d).is_none());
@@ -264,12 +283,13 @@ mod tests {
     #[test]
     fn a_push_on_an_older_view_starts_a_new_tail() {
         let d = 1;
-        let a = DeltaView::new().push(1, &[1.0], d);
-        let b = a.push(2, &[2.0], d);
+        let a = DeltaView::new().push(1, &[1.0], &[], d);
+        let b = a.push(2, &[2.0], &[], d);
         // An abandoned view `b`: pushing on `a` again must not disturb b's slot.
-        let c = a.push(3, &[3.0], d);
+        let c = a.push(3, &[3.0], &[5], d);
         assert_eq!(b.newest(2, d).unwrap().vector, &[2.0]);
         assert_eq!(c.newest(3, d).unwrap().vector, &[3.0]);
+        assert_eq!(c.newest(3, d).unwrap().labels, &[5]);
         assert!(c.newest(2, d).is_none());
         assert_eq!(c.len(), 2);
     }

@@ -25,6 +25,7 @@ use crate::gallery::target::FileId;
 use crate::gallery::{Gallery, GalleryBuilder, OpenOptions, remove_stale_temps};
 use crate::hnsw::HnswParams;
 use crate::metric::{check_input, normalize_in_place};
+use crate::search::Filter;
 use crate::types::{Hit, Metric, SearchParams};
 
 use snapshot::{Place, Snapshot};
@@ -401,6 +402,11 @@ impl Collection {
         self.current.load().get(key)
     }
 
+    /// The labels of a live `key`, sorted and unique (empty if it carries none), copied.
+    pub fn labels(&self, key: u64) -> Option<Vec<u32>> {
+        self.current.load().labels(key)
+    }
+
     /// The `params.k` nearest live vectors to `query`, best first, as
     /// [`Gallery::search`] over the committed rows (minus deleted and replaced ones)
     /// merged with an exact scan of the rows added since the last commit.
@@ -408,7 +414,40 @@ impl Collection {
     /// # Errors
     /// As [`Gallery::search`].
     pub fn search(&self, query: &[f32], params: &SearchParams<'_>) -> Result<Vec<Hit>> {
-        self.snapshot().search(query, params)
+        self.snapshot().search(query, None, params)
+    }
+
+    /// [`Collection::search`] over the live rows `filter` admits (AND `params.filter`),
+    /// committed and pending alike, as [`Gallery::search_filtered`].
+    ///
+    /// # Errors
+    /// As [`Gallery::search`].
+    pub fn search_filtered(
+        &self,
+        query: &[f32],
+        filter: &Filter<'_>,
+        params: &SearchParams<'_>,
+    ) -> Result<Vec<Hit>> {
+        self.snapshot().search(query, Some(filter), params)
+    }
+
+    /// [`Collection::search_batch`] with one filter for all queries or one per query, as
+    /// [`Gallery::search_batch_filtered`].
+    ///
+    /// # Errors
+    /// As [`Gallery::search_batch_filtered`].
+    pub fn search_batch_filtered(
+        &self,
+        queries: &[f32],
+        filters: &[Filter<'_>],
+        params: &SearchParams<'_>,
+    ) -> Result<Vec<Vec<Hit>>> {
+        if filters.is_empty() {
+            return Err(Error::InvalidArgument(
+                "no filter given (give 1 for all queries, or one per query)".into(),
+            ));
+        }
+        self.snapshot().search_batch(queries, filters, params)
     }
 
     /// Many queries at once (row-major), as [`Gallery::search_batch`]; every query sees
@@ -421,7 +460,7 @@ impl Collection {
         queries: &[f32],
         params: &SearchParams<'_>,
     ) -> Result<Vec<Vec<Hit>>> {
-        self.snapshot().search_batch(queries, params)
+        self.snapshot().search_batch(queries, &[], params)
     }
 
     /// Validates (and for cosine normalises) `keys.len()` rows into one buffer.
@@ -467,6 +506,50 @@ impl Collection {
     /// As [`Collection::add`]; all or nothing: if any row is invalid, nothing changes and
     /// the error names the first bad row.
     pub fn add_batch(&self, keys: &[u64], vectors: &[f32]) -> Result<usize> {
+        self.add_batch_labeled::<&[u32]>(keys, vectors, &[])
+    }
+
+    /// [`Collection::add`] of a row carrying `labels` (any order; duplicates dropped). The
+    /// labels replace those of the key's old row, are searchable with a
+    /// [`crate::Filter`] at once, and are written to the file's `LABELS` section by the
+    /// next commit.
+    ///
+    /// # Errors
+    /// As [`Collection::add`].
+    pub fn add_labeled(&self, key: u64, vector: &[f32], labels: &[u32]) -> Result<bool> {
+        self.add_batch_labeled(&[key], vector, &[labels])
+            .map(|n| n == 1)
+    }
+
+    /// [`Collection::add_batch`] with one label set per row (`labels` empty: no labels
+    /// on any row).
+    ///
+    /// # Errors
+    /// As [`Collection::add_batch`]; [`Error::InvalidArgument`] unless `labels` is empty
+    /// or holds `keys.len()` sets, and for a non-empty label set while the durability mode
+    /// logs (the write-ahead log does not record labels yet).
+    pub fn add_batch_labeled<L: AsRef<[u32]>>(
+        &self,
+        keys: &[u64],
+        vectors: &[f32],
+        labels: &[L],
+    ) -> Result<usize> {
+        if !labels.is_empty() && labels.len() != keys.len() {
+            return Err(Error::InvalidArgument(format!(
+                "{} label sets for {} keys",
+                labels.len(),
+                keys.len()
+            )));
+        }
+        let sets: Vec<Vec<u32>> = labels
+            .iter()
+            .map(|l| {
+                let mut l = l.as_ref().to_vec();
+                l.sort_unstable();
+                l.dedup();
+                l
+            })
+            .collect();
         let rows = self.prepare(keys, vectors)?;
         let d = self.dims();
         let mut st = self.state();
@@ -476,10 +559,14 @@ impl Collection {
                 "a collection holds at most 2^32-1 vectors".into(),
             ));
         }
+        if st.wal.mode().logs() && sets.iter().any(|l| !l.is_empty()) {
+            return Err(labels_not_logged());
+        }
         st.wal.upsert(keys, &rows)?;
         let mut replaced = 0;
-        for (&key, v) in keys.iter().zip(rows.chunks_exact(d)) {
-            replaced += usize::from(st.upsert(key, v, d));
+        for (i, (&key, v)) in keys.iter().zip(rows.chunks_exact(d)).enumerate() {
+            let l = sets.get(i).map_or(&[][..], |l| l.as_slice());
+            replaced += usize::from(st.upsert(key, v, l, d));
         }
         self.publish(st)?;
         Ok(replaced)
@@ -558,13 +645,24 @@ impl Collection {
     /// log is written.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a zero group interval; [`Error::Io`] if the log
+    /// [`Error::InvalidArgument`] for a zero group interval, or for a logging mode while
+    /// pending rows carry labels (the log does not record labels yet); [`Error::Io`] if the log
     /// cannot be written (the mode is then unchanged or `CommitOnly`-like until the next
     /// successful call).
     pub fn set_durability(&self, durability: Durability) -> Result<()> {
         durability.validate()?;
         let mut st = self.state();
         let (generation, snap) = (st.generation, st.snap.clone());
+        let d = snap.dims();
+        if durability.logs()
+            && (0..snap.delta.len()).any(|id| {
+                snap.delta
+                    .row_and_labels(id, d)
+                    .is_some_and(|(_, l)| !l.is_empty())
+            })
+        {
+            return Err(labels_not_logged());
+        }
         st.wal.set_mode(durability, generation, &snap)
     }
 
@@ -660,8 +758,8 @@ impl Collection {
         for change in log {
             match change {
                 Change::Upsert(key, id) => {
-                    if let Some(v) = st.snap.delta.row(id, d) {
-                        next.upsert(key, v, d);
+                    if let Some((v, l)) = st.snap.delta.row_and_labels(id, d) {
+                        next.upsert(key, v, l, d);
                     }
                 }
                 Change::Delete(key) => {
@@ -747,7 +845,7 @@ impl State {
                     ));
                 }
                 for (&key, v) in keys.iter().zip(vectors.chunks_exact(d)) {
-                    self.upsert(key, v, d);
+                    self.upsert(key, v, &[], d);
                 }
             }
             wal::Record::Delete(keys) => {
@@ -760,11 +858,12 @@ impl State {
         Ok(())
     }
 
-    /// Upserts `key` with the prepared vector `v`. Returns whether a live key was replaced.
-    fn upsert(&mut self, key: u64, v: &[f32], d: usize) -> bool {
+    /// Upserts `key` with the prepared vector `v` and its sorted, unique labels. Returns
+    /// whether a live key was replaced.
+    fn upsert(&mut self, key: u64, v: &[f32], labels: &[u32], d: usize) -> bool {
         let replaced = self.kill(key);
         let id = self.snap.delta.len();
-        self.snap.delta = self.snap.delta.push(key, v, d);
+        self.snap.delta = self.snap.delta.push(key, v, labels, d);
         self.live.insert(key, id);
         if let Some(log) = &mut self.log {
             log.push(Change::Upsert(key, id));
@@ -861,4 +960,14 @@ mod tests {
         let c = Collection::open(&path).unwrap();
         assert!(c.contains(1) && c.contains(3) && !c.contains(2));
     }
+}
+
+/// The error for labelled rows under a logging durability mode: the write-ahead log does
+/// not record labels yet, so accepting them would lose the labels of a replayed row.
+fn labels_not_logged() -> Error {
+    Error::InvalidArgument(
+        "the write-ahead log does not record labels yet: add labelled rows with \
+         Durability::CommitOnly (and commit them), or add them without labels"
+            .into(),
+    )
 }

@@ -14,7 +14,9 @@ use crate::filter::Bits;
 use crate::flat::new_top;
 use crate::gallery::Gallery;
 use crate::metric::prepare_query;
-use crate::types::{Hit, KeyFilter, SearchParams};
+use crate::search::filter::Compiled;
+use crate::search::{Dead, Filter};
+use crate::types::{Hit, SearchParams};
 
 use super::delta::DeltaView;
 
@@ -92,31 +94,39 @@ impl Snapshot {
         }
     }
 
-    /// The delta's filter on keys, from the caller's key filter: a sorted copy of the
-    /// keys, tested by binary search.
-    fn key_filter(filter: Option<KeyFilter<'_>>) -> impl Fn(u64) -> bool + Sync {
-        let (allow, mut keys) = match filter {
-            None => (false, Vec::new()),
-            Some(KeyFilter::Allow(k)) => (true, k.to_vec()),
-            Some(KeyFilter::Deny(k)) => (false, k.to_vec()),
-        };
-        keys.sort_unstable();
-        move |key| keys.binary_search(&key).is_ok() == allow
+    /// The labels of a live `key`.
+    pub(crate) fn labels(&self, key: u64) -> Option<Vec<u32>> {
+        match self.place(key) {
+            Place::Frozen(_) => self.frozen.labels(key).map(<[u32]>::to_vec),
+            Place::Delta(_) => self
+                .delta
+                .newest(key, self.dims())
+                .map(|r| r.labels.to_vec()),
+            Place::Absent => None,
+        }
     }
 
-    /// Top-k over frozen and delta rows, merged.
-    pub(crate) fn search(&self, query: &[f32], params: &SearchParams<'_>) -> Result<Vec<Hit>> {
-        let frozen = self.frozen.search_excluding(
-            query,
-            params,
-            &self.frozen_dead,
-            self.frozen_dead_count,
-        )?;
+    fn dead(&self) -> Dead<'_> {
+        Some((&self.frozen_dead, self.frozen_dead_count))
+    }
+
+    /// Top-k over frozen and delta rows, merged; `filter` (AND `params.filter`) applies
+    /// to both.
+    pub(crate) fn search(
+        &self,
+        query: &[f32],
+        filter: Option<&Filter<'_>>,
+        params: &SearchParams<'_>,
+    ) -> Result<Vec<Hit>> {
+        let frozen = self
+            .frozen
+            .search_excluding(query, filter, params, self.dead())?;
         if self.delta.len() == 0 {
             return Ok(frozen);
         }
         let q = prepare_query(self.frozen.metric(), self.dims(), query)?;
-        let admit = Self::key_filter(params.filter);
+        let c = Compiled::new(filter, params.filter);
+        let admit = |key, labels: &[u32]| c.admits(key, labels);
         let mut top = new_top(params);
         self.delta.scan(
             self.frozen.metric(),
@@ -132,26 +142,34 @@ impl Snapshot {
         Ok(top.into_sorted())
     }
 
-    /// Top-k of many queries over frozen and delta rows.
+    /// Top-k of many queries over frozen and delta rows; `filters` as in
+    /// `Gallery::search_batch_filtered` (or empty).
     pub(crate) fn search_batch(
         &self,
         queries: &[f32],
+        filters: &[Filter<'_>],
         params: &SearchParams<'_>,
     ) -> Result<Vec<Vec<Hit>>> {
-        let frozen = self.frozen.search_batch_excluding(
-            queries,
-            params,
-            &self.frozen_dead,
-            self.frozen_dead_count,
-        )?;
+        let frozen = self
+            .frozen
+            .search_batch_excluding(queries, filters, params, self.dead())?;
         if self.delta.len() == 0 {
             return Ok(frozen);
         }
         let (metric, d) = (self.frozen.metric(), self.dims());
-        let admit = Self::key_filter(params.filter);
+        let compiled: Vec<Compiled<'_>> = if filters.is_empty() {
+            vec![Compiled::new(None, params.filter)]
+        } else {
+            filters
+                .iter()
+                .map(|f| Compiled::new(Some(f), params.filter))
+                .collect()
+        };
         // The frozen search validated every query; prepare (normalise) each again here.
-        let one = |(q, hits): (&[f32], Vec<Hit>)| -> Result<Vec<Hit>> {
+        let one = |(i, (q, hits)): (usize, (&[f32], Vec<Hit>))| -> Result<Vec<Hit>> {
             let q = prepare_query(metric, d, q)?;
+            let c = &compiled[if compiled.len() == 1 { 0 } else { i }];
+            let admit = |key, labels: &[u32]| c.admits(key, labels);
             let mut top = new_top(params);
             self.delta
                 .scan(metric, d, &q, &self.delta_dead, &admit, &mut top);
@@ -160,7 +178,7 @@ impl Snapshot {
             }
             Ok(top.into_sorted())
         };
-        let pairs = queries.chunks_exact(d).zip(frozen);
+        let pairs = queries.chunks_exact(d).zip(frozen).enumerate();
         if params.threads == Some(1) {
             return pairs.map(one).collect();
         }

@@ -14,7 +14,7 @@ use crate::GalleryBuilder;
 /// A gallery under construction (opaque). Not thread-safe: use one builder from one thread
 /// at a time (different builders on different threads are fine).
 pub struct vecmatch_builder {
-    inner: GalleryBuilder,
+    pub(crate) inner: GalleryBuilder,
 }
 
 /// Starts a builder for `dims`-dimensional vectors under `metric`. On success `*out`

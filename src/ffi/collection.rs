@@ -16,7 +16,7 @@ use crate::{Collection, CollectionOptions, CommitReport};
 /// changes live in memory only and are lost if the process ends before a commit, unless
 /// `vecmatch_collection_set_durability` turned the write-ahead log on.
 pub struct vecmatch_collection {
-    pub(super) inner: Collection,
+    pub(crate) inner: Collection,
 }
 
 /// Options for opening or creating a collection. Start from

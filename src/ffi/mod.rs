@@ -9,7 +9,7 @@
 //! - fallible functions return a [`vecmatch_status`]; the text of the last failure on the
 //!   calling thread is [`vecmatch_last_error_message`];
 //! - handles are opaque (`vecmatch_gallery *`, `vecmatch_builder *`,
-//!   `vecmatch_collection *`, `vecmatch_shards *`), made by `_open` /
+//!   `vecmatch_collection *`, `vecmatch_shards *`, `vecmatch_filter *`), made by `_open` /
 //!   `_new` and released by `_free` (`_free(NULL)` is a no-op);
 //! - out-parameters and caller-allocated result buffers are written only on success;
 //! - every buffer comes with its length; a NULL pointer where one is required is
@@ -25,6 +25,7 @@ mod boundary;
 mod builder;
 mod collection;
 mod durability;
+mod filter;
 mod gallery;
 mod library;
 mod params;
@@ -35,6 +36,7 @@ mod status;
 pub use builder::*;
 pub use collection::*;
 pub use durability::*;
+pub use filter::*;
 pub use gallery::*;
 pub use library::*;
 pub use params::*;

@@ -12,6 +12,7 @@ use crate::metric::{check_input, normalize_in_place, value_limit, within};
 use crate::types::{ElementType, Metric};
 
 use super::Gallery;
+use super::labels::LabelSets;
 use super::rows::Encoded;
 
 mod build_info {
@@ -45,6 +46,8 @@ pub struct GalleryBuilder {
     metric: Metric,
     vectors: RowBuffer,
     keys: Vec<u64>,
+    /// Labels per row (written as a `LABELS` section when any row has one).
+    labels: LabelSets,
     seen: HashSet<u64>,
     user_meta: Option<String>,
     element_type: ElementType,
@@ -85,6 +88,7 @@ impl GalleryBuilder {
             metric,
             vectors: RowBuffer::new(),
             keys: Vec::new(),
+            labels: LabelSets::default(),
             seen: HashSet::new(),
             user_meta: None,
             element_type: ElementType::F32,
@@ -113,9 +117,24 @@ impl GalleryBuilder {
                 keys.len()
             )));
         }
+        b.labels.push_empty(keys.len());
         b.vectors = vectors;
         b.keys = keys;
         Ok(b)
+    }
+
+    /// Replaces the labels of every row (a collection's merged rows); `labels` must hold
+    /// one set per row.
+    pub(crate) fn set_label_sets(&mut self, labels: LabelSets) -> Result<()> {
+        if labels.rows() != self.keys.len() {
+            return Err(Error::InvalidArgument(format!(
+                "{} label sets for {} rows",
+                labels.rows(),
+                self.keys.len()
+            )));
+        }
+        self.labels = labels;
+        Ok(())
     }
 
     /// Reserves room for `additional` more vectors.
@@ -217,6 +236,49 @@ impl GalleryBuilder {
     /// As [`GalleryBuilder::add`]; [`Error::DimensionMismatch`] if `vectors.len()` is not
     /// `keys.len() * dims`.
     pub fn add_batch(&mut self, keys: &[u64], vectors: &[f32]) -> Result<()> {
+        self.add_rows(keys, vectors)?;
+        self.labels.push_empty(keys.len());
+        Ok(())
+    }
+
+    /// Adds one vector under `key` carrying `labels` (any `u32` values, in any order;
+    /// duplicates are dropped). Labelled rows can be selected at search time with a
+    /// [`crate::Filter`]; the file gains a `LABELS` section (format 1.2).
+    ///
+    /// # Errors
+    /// As [`GalleryBuilder::add`].
+    pub fn add_labeled(&mut self, key: u64, vector: &[f32], labels: &[u32]) -> Result<()> {
+        self.add_rows(&[key], vector)?;
+        self.labels.push(labels);
+        Ok(())
+    }
+
+    /// [`GalleryBuilder::add_batch`] with one label set per row. All or nothing.
+    ///
+    /// # Errors
+    /// As [`GalleryBuilder::add_batch`]; [`Error::InvalidArgument`] unless `labels` holds
+    /// `keys.len()` sets.
+    pub fn add_batch_labeled<L: AsRef<[u32]>>(
+        &mut self,
+        keys: &[u64],
+        vectors: &[f32],
+        labels: &[L],
+    ) -> Result<()> {
+        if labels.len() != keys.len() {
+            return Err(Error::InvalidArgument(format!(
+                "{} label sets for {} keys",
+                labels.len(),
+                keys.len()
+            )));
+        }
+        self.add_rows(keys, vectors)?;
+        for l in labels {
+            self.labels.push(l.as_ref());
+        }
+        Ok(())
+    }
+
+    fn add_rows(&mut self, keys: &[u64], vectors: &[f32]) -> Result<()> {
         let d = self.dims;
         if vectors.len() != keys.len().saturating_mul(d) {
             return Err(Error::DimensionMismatch {
@@ -344,7 +406,11 @@ impl GalleryBuilder {
             (None, _) => None,
         };
         let meta = self.meta_json(graph.as_ref().map(|(_, r, b)| (r, *b)));
+        let labels = (!self.labels.is_empty()).then(|| self.labels.encode());
         let mut extra = vec![(SectionKind::Meta, meta.as_bytes())];
+        if let Some(l) = &labels {
+            extra.push((SectionKind::Labels, l.as_slice()));
+        }
         if let Some((bytes, _, _)) = &graph {
             extra.push((SectionKind::Graph, bytes.as_slice()));
         }

@@ -14,8 +14,9 @@ pub const MAGIC: [u8; 8] = *b"VECMATCH";
 /// refused; a larger minor is read (unknown sections are skipped).
 pub const VERSION_MAJOR: u16 = 1;
 /// Format minor version written by this build. Minor 1 added the `f16` and `i8` element
-/// types (with the `QUANT` scales) and the `RESCORE` section.
-pub const VERSION_MINOR: u16 = 1;
+/// types (with the `QUANT` scales) and the `RESCORE` section; minor 2 the `LABELS`
+/// section (older 1.x readers skip it); files without labels are still written as 1.1.
+pub const VERSION_MINOR: u16 = 2;
 /// Written as a `u32`; reads back as this value only on a little-endian reader.
 pub const ENDIAN_MARKER: u32 = 0x0102_0304;
 /// Every section starts at a multiple of this many bytes.
@@ -123,6 +124,9 @@ pub enum SectionKind {
     /// Optional `count × dims` `f32` rows of a compact (`f16`, `i8`) gallery, for exact
     /// re-ranking. Since format 1.1.
     Rescore = 8,
+    /// Optional per-row `u32` label sets with per-label postings and counts (layout in
+    /// `gallery/labels.rs` and ARCHITECTURE.md). Since format 1.2.
+    Labels = 9,
 }
 
 impl SectionKind {
@@ -137,6 +141,7 @@ impl SectionKind {
             6 => SectionKind::Quant,
             7 => SectionKind::Meta,
             8 => SectionKind::Rescore,
+            9 => SectionKind::Labels,
             _ => return None,
         })
     }
@@ -152,6 +157,7 @@ impl SectionKind {
             SectionKind::Quant => "QUANT",
             SectionKind::Meta => "META",
             SectionKind::Rescore => "RESCORE",
+            SectionKind::Labels => "LABELS",
         }
     }
 }

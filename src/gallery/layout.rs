@@ -41,6 +41,8 @@ pub(crate) struct Layout {
     pub quant: Option<Range<usize>>,
     /// Exact `f32` rows of a compact gallery.
     pub rescore: Option<Range<usize>>,
+    /// Per-row label sets.
+    pub labels: Option<Range<usize>>,
 }
 
 fn read_header(bytes: &[u8]) -> Result<Header> {
@@ -185,7 +187,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Layout> {
     let mut sections = Vec::with_capacity(header.section_count as usize);
     let (mut vectors, mut keys, mut key_index, mut graph, mut meta) =
         (None, None, None, None, None);
-    let (mut quant, mut rescore) = (None, None);
+    let (mut quant, mut rescore, mut labels) = (None, None, None);
     for raw in table.chunks_exact(SECTION_ENTRY_SIZE) {
         let e: SectionEntry = bytemuck::try_pod_read_unaligned(raw)
             .map_err(|err| Error::corrupt(format!("section entry: {err}")))?;
@@ -232,6 +234,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Layout> {
             SectionKind::Meta => &mut meta,
             SectionKind::Quant => &mut quant,
             SectionKind::Rescore => &mut rescore,
+            SectionKind::Labels => &mut labels,
             SectionKind::Tombstones => continue,
         };
         if slot.replace(range).is_some() {
@@ -265,6 +268,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Layout> {
         meta,
         quant,
         rescore,
+        labels,
         sections,
     })
 }

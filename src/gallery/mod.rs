@@ -4,6 +4,7 @@
 pub(crate) mod buffer;
 mod builder;
 pub mod format;
+pub(crate) mod labels;
 mod layout;
 pub(crate) mod lock;
 pub(crate) mod rows;
@@ -14,18 +15,17 @@ mod writer;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 pub use builder::GalleryBuilder;
 pub use layout::SectionInfo;
 pub(crate) use writer::remove_stale_temps;
 
 use crate::error::{Error, Result};
-use crate::filter::{Bits, RowSet};
-use crate::flat;
 use crate::hnsw::{self, GraphReport, graph::GraphView};
+use crate::search::{self, Dead, Filter};
 use crate::types::{ElementType, Hit, Metric, SearchParams};
 use format::KeyIndexEntry;
+use labels::LabelsView;
 use layout::Layout;
 use rows::Rows;
 use storage::Storage;
@@ -90,6 +90,8 @@ pub(crate) struct View<'a> {
     pub exact: Option<&'a [f32]>,
     pub keys: &'a [u64],
     pub key_index: &'a [KeyIndexEntry],
+    /// The `LABELS` section, if stored (checked O(1) at open only).
+    pub labels: Option<LabelsView<'a>>,
 }
 
 impl<'a> View<'a> {
@@ -237,6 +239,10 @@ impl Gallery {
                 }
             }
         };
+        let labels = match &l.labels {
+            Some(r) => Some(LabelsView::parse(cast(r, "LABELS")?, l.count)?),
+            None => None,
+        };
         let exact = match &l.rescore {
             Some(r) => Some(
                 bytemuck::try_cast_slice(cast(r, "RESCORE")?).map_err(|_| misaligned("RESCORE"))?,
@@ -252,6 +258,7 @@ impl Gallery {
                 .map_err(|_| misaligned("KEYS"))?,
             key_index: bytemuck::try_cast_slice(cast(&l.key_index, "KEY_INDEX")?)
                 .map_err(|_| misaligned("KEY_INDEX"))?,
+            labels,
         })
     }
 
@@ -362,7 +369,8 @@ impl Gallery {
     }
 
     /// Checks every section checksum, the key index (sorted, unique, consistent with
-    /// `KEYS`), that every stored value is finite and, with a graph, every graph invariant
+    /// `KEYS`), that every stored value is finite, the `LABELS` section (offsets, sorted
+    /// lists, counts and postings consistent) and, with a graph, every graph invariant
     /// of [`Gallery::graph_report`] (including that every node is reachable from the entry
     /// point). Cost: one pass over the file plus O(edges).
     ///
@@ -374,10 +382,35 @@ impl Gallery {
         self.check_checksums(|_| true)?;
         self.check_key_index()?;
         self.check_values()?;
+        if let Some(l) = &self.view()?.labels {
+            l.verify()?;
+        }
         if let Some(g) = self.graph()? {
             hnsw::check_strict(&g)?;
         }
         Ok(())
+    }
+
+    /// Whether the file carries a `LABELS` section (some row has a label).
+    pub fn has_labels(&self) -> bool {
+        self.layout.labels.is_some()
+    }
+
+    /// The labels of `key`, sorted and unique: `None` if the key is not stored, empty if
+    /// it carries none. O(log n), borrowed from the file.
+    pub fn labels(&self, key: u64) -> Option<&[u32]> {
+        let v = self.view().ok()?;
+        let row = v.row_of(key)?;
+        Some(v.labels.map_or(&[][..], |l| l.row(row)))
+    }
+
+    /// Number of rows carrying `label` (from the per-label counts: O(log labels), no
+    /// scan).
+    pub fn label_count(&self, label: u32) -> usize {
+        self.view()
+            .ok()
+            .and_then(|v| v.labels)
+            .map_or(0, |l| l.count(label))
     }
 
     /// The keys, by row. Cost: O(1).
@@ -412,48 +445,52 @@ impl Gallery {
     /// see [`crate::metric::value_limit`]), [`Error::ZeroVector`] (cosine)
     /// for a bad query; [`Error::InvalidArgument`] for bad parameters.
     pub fn search(&self, query: &[f32], params: &SearchParams<'_>) -> Result<Vec<Hit>> {
-        params.validate()?;
-        let view = self.view()?;
-        match self.graph()? {
-            Some(g) if !params.exact => hnsw::search_one(&view, &g, query, params),
-            _ => flat::search(&view, query, params),
-        }
+        self.search_excluding(query, None, params, None)
     }
 
-    /// [`Gallery::search`] with `params.filter` combined with a set of excluded rows (a
+    /// [`Gallery::search`] over the rows `filter` admits (AND `params.filter`): labels,
+    /// key lists, a key predicate (see [`Filter`] for how the search is planned). Never
+    /// fewer hits than `k` when the filter admits at least `k` rows (without
+    /// `max_distance`).
+    ///
+    /// # Errors
+    /// As [`Gallery::search`].
+    pub fn search_filtered(
+        &self,
+        query: &[f32],
+        filter: &Filter<'_>,
+        params: &SearchParams<'_>,
+    ) -> Result<Vec<Hit>> {
+        self.search_excluding(query, Some(filter), params, None)
+    }
+
+    /// [`Gallery::search`] with an optional filter and a set of excluded rows (a
     /// collection's deleted and replaced rows). Deleted rows are traversed by the graph
     /// search but never returned.
     pub(crate) fn search_excluding(
         &self,
         query: &[f32],
+        filter: Option<&Filter<'_>>,
         params: &SearchParams<'_>,
-        dead: &Arc<Bits>,
-        dead_count: usize,
+        dead: Dead<'_>,
     ) -> Result<Vec<Hit>> {
-        params.validate()?;
         let view = self.view()?;
-        let set = RowSet::resolve(&view, params.filter).without(dead, dead_count);
-        match self.graph()? {
-            Some(g) if !params.exact => hnsw::search_one_in(&view, &g, query, set, params),
-            _ => flat::search_in(&view, query, set, params),
-        }
+        let graph = self.graph()?;
+        search::one(&view, graph.as_ref(), query, filter, params, dead)
     }
 
-    /// [`Gallery::search_batch`] excluding rows, as [`Gallery::search_excluding`].
+    /// [`Gallery::search_batch`] with filters and excluded rows, as
+    /// [`Gallery::search_excluding`].
     pub(crate) fn search_batch_excluding(
         &self,
         queries: &[f32],
+        filters: &[Filter<'_>],
         params: &SearchParams<'_>,
-        dead: &Arc<Bits>,
-        dead_count: usize,
+        dead: Dead<'_>,
     ) -> Result<Vec<Vec<Hit>>> {
-        params.validate()?;
         let view = self.view()?;
-        let set = RowSet::resolve(&view, params.filter).without(dead, dead_count);
-        match self.graph()? {
-            Some(g) if !params.exact => hnsw::search_many_in(&view, &g, queries, set, params),
-            _ => flat::search_batch_in(&view, queries, set, params),
-        }
+        let graph = self.graph()?;
+        search::many(&view, graph.as_ref(), queries, filters, params, dead)
     }
 
     /// Searches many queries at once (`queries` row-major, `dims` per query). Returns one
@@ -468,12 +505,27 @@ impl Gallery {
         queries: &[f32],
         params: &SearchParams<'_>,
     ) -> Result<Vec<Vec<Hit>>> {
-        params.validate()?;
-        let view = self.view()?;
-        match self.graph()? {
-            Some(g) if !params.exact => hnsw::search_many(&view, &g, queries, params),
-            _ => flat::search_batch(&view, queries, params),
+        self.search_batch_excluding(queries, &[], params, None)
+    }
+
+    /// [`Gallery::search_batch`] with filters: `filters` holds one filter for every query
+    /// or one per query (query `i` uses `filters[i]`; each is planned on its own).
+    ///
+    /// # Errors
+    /// As [`Gallery::search_batch`]; [`Error::InvalidArgument`] unless `filters` holds 1
+    /// or one per query.
+    pub fn search_batch_filtered(
+        &self,
+        queries: &[f32],
+        filters: &[Filter<'_>],
+        params: &SearchParams<'_>,
+    ) -> Result<Vec<Vec<Hit>>> {
+        if filters.is_empty() {
+            return Err(Error::InvalidArgument(
+                "no filter given (give 1 for all queries, or one per query)".into(),
+            ));
         }
+        self.search_batch_excluding(queries, filters, params, None)
     }
 }
 

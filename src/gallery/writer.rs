@@ -67,7 +67,12 @@ pub(crate) fn encode(parts: &Parts<'_>, out: &mut impl Write) -> std::io::Result
     let mut header = Header {
         magic: MAGIC,
         version_major: VERSION_MAJOR,
-        version_minor: VERSION_MINOR,
+        // A file without labels is a valid 1.1 file and says so.
+        version_minor: if payloads.iter().any(|(k, _)| *k == SectionKind::Labels) {
+            VERSION_MINOR
+        } else {
+            1
+        },
         endian: ENDIAN_MARKER,
         header_size: HEADER_SIZE as u32,
         metric: parts.metric.code(),

@@ -211,40 +211,6 @@ fn finish_section(
     Ok((bytes, report, name))
 }
 
-/// When a filter admits fewer than this fraction of the rows, the search scans the
-/// admitted rows exactly instead of walking the graph (whose beam must pass through many
-/// filtered-out nodes). Measured with `examples/filter_cutover.rs` on the 20k dev set
-/// (ef 64, 1 thread, five runs): the exact scan is 1.7-2× faster at 25% admitted, the
-/// graph 0.8-1.14× the exact time at 33%, 2.4-3× faster at 50%; see ARCHITECTURE.md.
-pub(crate) const FILTER_EXACT_FRACTION: f64 = 0.35;
-
-/// One approximate query: validation, filter resolution, the exact fallback for
-/// selective filters, then the graph search.
-pub(crate) fn search_one(
-    view: &crate::gallery::View<'_>,
-    g: &graph::GraphView<'_>,
-    query: &[f32],
-    params: &crate::types::SearchParams<'_>,
-) -> Result<Vec<crate::types::Hit>> {
-    let set = crate::filter::RowSet::resolve(view, params.filter);
-    search_one_in(view, g, query, set, params)
-}
-
-/// [`search_one`] over the rows of `set` (`params.filter` is not read).
-pub(crate) fn search_one_in(
-    view: &crate::gallery::View<'_>,
-    g: &graph::GraphView<'_>,
-    query: &[f32],
-    set: crate::filter::RowSet,
-    params: &crate::types::SearchParams<'_>,
-) -> Result<Vec<crate::types::Hit>> {
-    let q = crate::metric::prepare_query(view.metric, view.dims, query)?;
-    if exact_is_better(&set, view.count()) {
-        return crate::flat::search_in(view, query, set, params);
-    }
-    Ok(search::search(view, g, &q, &set, params))
-}
-
 /// The graph search of [`crate::Gallery::search`] without the exact fallback for selective
 /// filters: it exists to measure that cut-over (`examples/filter_cutover.rs`), not for
 /// applications. Without a graph it searches exactly.
@@ -259,53 +225,35 @@ pub fn search_graph_only(
 ) -> Result<Vec<crate::types::Hit>> {
     params.validate()?;
     let view = gallery.view()?;
+    let set = crate::filter::RowSet::resolve(&view, params.filter);
     let Some(g) = gallery.graph()? else {
-        return crate::flat::search(&view, query, params);
+        return crate::flat::search_in(&view, query, &set, params);
     };
     let q = crate::metric::prepare_query(view.metric, view.dims, query)?;
-    let set = crate::filter::RowSet::resolve(&view, params.filter);
     Ok(search::search(&view, &g, &q, &set, params))
 }
 
-/// Many approximate queries, in parallel over queries.
-pub(crate) fn search_many(
+/// Graph walks of many prepared (validated, normalised) queries over the rows of `set`,
+/// in parallel over queries. The planner (`crate::search`) decides when to walk.
+pub(crate) fn walk_many(
     view: &crate::gallery::View<'_>,
     g: &graph::GraphView<'_>,
-    queries: &[f32],
-    params: &crate::types::SearchParams<'_>,
-) -> Result<Vec<Vec<crate::types::Hit>>> {
-    let set = crate::filter::RowSet::resolve(view, params.filter);
-    search_many_in(view, g, queries, set, params)
-}
-
-/// [`search_many`] over the rows of `set` (`params.filter` is not read).
-pub(crate) fn search_many_in(
-    view: &crate::gallery::View<'_>,
-    g: &graph::GraphView<'_>,
-    queries: &[f32],
-    set: crate::filter::RowSet,
+    prepared: &[f32],
+    set: &crate::filter::RowSet<'_>,
     params: &crate::types::SearchParams<'_>,
 ) -> Result<Vec<Vec<crate::types::Hit>>> {
     use rayon::prelude::*;
-    let qs = crate::flat::prepare_batch(view, queries)?;
-    if exact_is_better(&set, view.count()) {
-        return crate::flat::search_batch_in(view, queries, set, params);
-    }
     let d = view.dims;
     if params.threads == Some(1) {
-        return Ok(qs
+        return Ok(prepared
             .chunks_exact(d)
-            .map(|q| search::search(view, g, q, &set, params))
+            .map(|q| search::search(view, g, q, set, params))
             .collect());
     }
     crate::pool::install(params.threads, || {
-        qs.par_chunks_exact(d)
-            .map(|q| search::search(view, g, q, &set, params))
+        prepared
+            .par_chunks_exact(d)
+            .map(|q| search::search(view, g, q, set, params))
             .collect()
     })
-}
-
-fn exact_is_better(set: &crate::filter::RowSet, n: usize) -> bool {
-    !matches!(set, crate::filter::RowSet::All)
-        && (set.admitted(n) as f64) < FILTER_EXACT_FRACTION * n as f64
 }

@@ -108,7 +108,7 @@ pub(crate) fn search(
     view: &View<'_>,
     g: &GraphView<'_>,
     q: &[f32],
-    set: &RowSet,
+    set: &RowSet<'_>,
     p: &SearchParams<'_>,
 ) -> Vec<Hit> {
     let n = view.count();
@@ -149,7 +149,7 @@ pub(crate) fn search(
 fn walk(
     view: &View<'_>,
     g: &GraphView<'_>,
-    set: &RowSet,
+    set: &RowSet<'_>,
     p: &SearchParams<'_>,
     dist: impl Fn(u32) -> f32,
 ) -> Vec<Cand> {
@@ -205,11 +205,11 @@ fn beam(
     start: u32,
     start_d: f32,
     ef: usize,
-    set: &RowSet,
+    set: &RowSet<'_>,
     dist: &impl Fn(u32) -> f32,
 ) -> Vec<Cand> {
     let n = view.count();
-    let filtered = !matches!(set, RowSet::All);
+    let filtered = !set.is_all();
     let width = if filtered {
         let admitted = set.admitted(n).max(1);
         (ef.saturating_mul(n) / admitted).clamp(ef, n.max(ef))

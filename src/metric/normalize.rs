@@ -162,8 +162,12 @@ mod tests {
                 let c = vec![-b; dims];
                 assert!(check_input(metric, ElementType::F32, &a, String::new).is_ok());
                 for (x, y) in [(&a, &c), (&a, &a)] {
-                    let d =
-                        crate::metric::distance_with(crate::metric::Backend::scalar(), metric, x, y);
+                    let d = crate::metric::distance_with(
+                        crate::metric::Backend::scalar(),
+                        metric,
+                        x,
+                        y,
+                    );
                     assert!(d.is_finite(), "{metric:?} {dims}: {d}");
                     let d = crate::metric::distance(metric, x, y);
                     assert!(d.is_finite(), "{metric:?} {dims}: {d}");

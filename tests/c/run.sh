@@ -36,11 +36,15 @@ echo "--- C tests under ASan + UBSan ($ROWS rows)"
 "$CC" "${warn[@]}" -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
   -fno-sanitize-recover=all -Iinclude tests/c/test_shards.c "$lib" "${libs[@]}" \
   -o "$out/test_shards_asan"
+"$CC" "${warn[@]}" -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+  -fno-sanitize-recover=all -Iinclude tests/c/test_filter.c "$lib" "${libs[@]}" \
+  -o "$out/test_filter_asan"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 "$out/test_api_asan" data/minilm-5k "$ROWS"
 "$out/test_collection_asan" data/minilm-5k "$ROWS"
 "$out/test_shards_asan" data/minilm-5k "$ROWS"
+"$out/test_filter_asan" data/minilm-5k "$ROWS"
 
 echo "--- header as C++"
 "$CXX" -std=c++11 -Wall -Wextra -Werror -pedantic -Iinclude tests/c/header_cpp.cpp "$lib" \
@@ -52,7 +56,7 @@ if ! command -v valgrind >/dev/null; then
   echo "valgrind is not installed (apt-get install -y valgrind)" >&2
   exit 1
 fi
-for t in test_api test_collection test_shards; do
+for t in test_api test_collection test_shards test_filter; do
   "$CC" "${warn[@]}" -g -O1 -Iinclude "tests/c/$t.c" "$lib" "${libs[@]}" -o "$out/$t"
   # --fair-sched=yes: valgrind runs one thread at a time, and with its default unfair
   # lock a thread busy searching can starve the one creating threads for many minutes.

@@ -22,6 +22,11 @@ pub struct Args {
     /// Keys: .npy of uint64, or text with one integer per line. Default: row numbers 0..N-1.
     #[arg(long)]
     keys: Option<PathBuf>,
+    /// Labels: text with one line per input row, u32 labels separated by spaces or
+    /// commas (an empty line: none). Searches select rows by label with --all-labels,
+    /// --any-labels and --no-labels.
+    #[arg(long)]
+    labels: Option<PathBuf>,
     /// Dimensions (required for raw float32 input; checked against other formats).
     #[arg(long)]
     dims: Option<usize>,
@@ -85,6 +90,21 @@ pub fn run(a: Args) -> Result<(), CliError> {
         }
         None => (0..n as u64).collect(),
     };
+    let labels = match &a.labels {
+        Some(p) => {
+            let l = crate::labels::read_labels(p)?;
+            if l.len() != n {
+                return Err(CliError::runtime(format!(
+                    "{} has {} lines but {} holds {n} vectors",
+                    p.display(),
+                    l.len(),
+                    a.input.display()
+                )));
+            }
+            Some(l)
+        }
+        None => None,
+    };
     if a.rescore && a.dtype == ElementType::F32 {
         return Err(CliError::usage(
             "--rescore keeps f32 rows beside compact ones: use it with --dtype f16, i8 or i4",
@@ -103,7 +123,11 @@ pub fn run(a: Args) -> Result<(), CliError> {
         .zip(m.data.chunks(CHUNK * m.dims))
         .enumerate()
     {
-        b.add_batch(ks, vs).map_err(|e| {
+        let added = match &labels {
+            Some(l) => b.add_batch_labeled(ks, vs, &l[i * CHUNK..i * CHUNK + ks.len()]),
+            None => b.add_batch(ks, vs),
+        };
+        added.map_err(|e| {
             CliError::runtime(format!(
                 "{} (rows from {}): {e}",
                 a.input.display(),

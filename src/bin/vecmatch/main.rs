@@ -7,6 +7,7 @@ mod bench;
 mod build;
 mod info;
 mod input;
+mod labels;
 mod mutate;
 mod output;
 mod progress;

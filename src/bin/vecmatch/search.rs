@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use vecmatch::{Gallery, SearchParams};
+use vecmatch::{Filter, Gallery, SearchParams};
 
 use crate::CliError;
 use crate::input::read_vectors;
@@ -38,6 +38,15 @@ pub struct Args {
     /// an exact scan (all ef rows of a graph beam) exactly; 0 = compact distances only.
     #[arg(long, default_value_t = vecmatch::DEFAULT_RESCORE as u64)]
     rescore: u64,
+    /// Only rows carrying every one of these labels (comma- or space-separated u32).
+    #[arg(long, value_parser = crate::labels::parse_arg)]
+    all_labels: Option<crate::labels::LabelList>,
+    /// Only rows carrying at least one of these labels.
+    #[arg(long, value_parser = crate::labels::parse_arg)]
+    any_labels: Option<crate::labels::LabelList>,
+    /// Only rows carrying none of these labels.
+    #[arg(long, value_parser = crate::labels::parse_arg)]
+    no_labels: Option<crate::labels::LabelList>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -76,7 +85,20 @@ pub fn run(a: Args) -> Result<(), CliError> {
         rescore: a.rescore as usize,
         ..SearchParams::default()
     };
-    let results = g.search_batch(&q.data, &params)?;
+    let (all, any, none) = (
+        a.all_labels.unwrap_or_default().0,
+        a.any_labels.unwrap_or_default().0,
+        a.no_labels.unwrap_or_default().0,
+    );
+    let filter = Filter::new()
+        .all_labels(&all)
+        .any_labels(&any)
+        .no_labels(&none);
+    let results = if filter.is_empty() {
+        g.search_batch(&q.data, &params)?
+    } else {
+        g.search_batch_filtered(&q.data, &[filter], &params)?
+    };
     let written = match &a.output {
         Some(p) => {
             let f = std::fs::File::create(p)

@@ -268,6 +268,7 @@ mod tests {
             exact: None,
             keys: &keys,
             key_index: &[],
+            labels: None,
         };
         let g = GraphView::parse(bytes, n).unwrap();
         let (_, queries) = fvecs("query.fvecs");
@@ -285,7 +286,7 @@ mod tests {
                 .collect();
             exact.sort_by(|a, b| a.0.total_cmp(&b.0));
             let truth: Vec<u64> = exact[..10].iter().map(|e| e.1).collect();
-            let got = search(&view, &g, q, &RowSet::All, &p);
+            let got = search(&view, &g, q, &RowSet::all(), &p);
             hit += got.iter().filter(|h| truth.contains(&h.key)).count();
         }
         hit as f64 / (queries.len() / d * 10) as f64
