@@ -901,6 +901,16 @@ impl std::fmt::Debug for Collection {
     }
 }
 
+/// The error for labelled rows under a logging durability mode: the write-ahead log does
+/// not record labels yet, so accepting them would lose the labels of a replayed row.
+fn labels_not_logged() -> Error {
+    Error::InvalidArgument(
+        "the write-ahead log does not record labels yet: add labelled rows with \
+         Durability::CommitOnly (and commit them), or add them without labels"
+            .into(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -960,14 +970,4 @@ mod tests {
         let c = Collection::open(&path).unwrap();
         assert!(c.contains(1) && c.contains(3) && !c.contains(2));
     }
-}
-
-/// The error for labelled rows under a logging durability mode: the write-ahead log does
-/// not record labels yet, so accepting them would lose the labels of a replayed row.
-fn labels_not_logged() -> Error {
-    Error::InvalidArgument(
-        "the write-ahead log does not record labels yet: add labelled rows with \
-         Durability::CommitOnly (and commit them), or add them without labels"
-            .into(),
-    )
 }
