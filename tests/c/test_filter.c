@@ -152,6 +152,8 @@ int main(int argc, char **argv) {
     size_t nq = read_fvecs(path, 8, &dq, &queries);
     if (n < 500 || dq != d) {
         fprintf(stderr, "need at least 500 rows of matching dims\n");
+        free(base);
+        free(queries);
         return 2;
     }
 
