@@ -19,7 +19,7 @@ fn class<'py>(py: Python<'py>, name: &'static str) -> PyResult<Bound<'py, PyType
 }
 
 /// The classes of `vecmatch._errors` this module raises (index 0 is the base class).
-const NAMES: [&str; 10] = [
+const NAMES: [&str; 11] = [
     "VecmatchError",
     "InvalidArgumentError",
     "DimensionMismatchError",
@@ -30,13 +30,20 @@ const NAMES: [&str; 10] = [
     "CorruptFileError",
     "ChecksumMismatchError",
     "UnsupportedVersionError",
+    "LockedError",
 ];
 
 /// The exception class for `e` (mapped variant by variant; a variant added to the library
 /// later falls back to the base class `VecmatchError`).
 fn class_name(e: &Error) -> &'static str {
     match e {
-        Error::BadMagic | Error::Truncated { .. } | Error::Corrupt(_) => "CorruptFileError",
+        Error::BadMagic
+        | Error::Truncated { .. }
+        | Error::Corrupt(_)
+        | Error::WalCorrupt { .. }
+        | Error::WalMismatch { .. } => "CorruptFileError",
+        Error::Locked { .. } => "LockedError",
+        Error::OutOfRange { .. } => "InvalidArgumentError",
         Error::ChecksumMismatch { .. } => "ChecksumMismatchError",
         Error::UnsupportedVersion { .. } => "UnsupportedVersionError",
         Error::DimensionMismatch { .. } => "DimensionMismatchError",
@@ -58,6 +65,9 @@ pub(crate) fn to_py(py: Python<'_>, e: Error) -> PyErr {
             (Some(errno), None) => PyOSError::new_err((errno, msg)),
             (None, _) => PyOSError::new_err(msg),
         };
+    }
+    if let Error::Permission { .. } = &e {
+        return pyo3::exceptions::PyPermissionError::new_err(e.to_string());
     }
     match class(py, class_name(&e)) {
         Ok(cls) => PyErr::from_type(cls, e.to_string()),

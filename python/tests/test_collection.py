@@ -30,6 +30,10 @@ def test_add_delete_commit_and_search(tmp_path, base, queries):
     assert report["written"] and report["rows"] == 2997 and report["added"] == 2997
     after = c.search(queries, k=10, exact=True)
     assert (after[0] == keys).all()
+    # One writer per file: a second Collection waits for the first to go away.
+    with pytest.raises(vecmatch.LockedError, match="locked by another writer"):
+        vecmatch.Collection.open(path)
+    del c  # releases the writer lock
     d = vecmatch.Collection.open(path)
     assert len(d) == 2997
     assert (d.search(queries, k=10, exact=True)[0] == keys).all()

@@ -24,6 +24,7 @@ from ._errors import (
     NonFiniteError,
     ShardMismatchError,
     UnsupportedVersionError,
+    LockedError,
     VecmatchError,
     ZeroVectorError,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "ShardMismatchError",
     "Shards",
     "UnsupportedVersionError",
+    "LockedError",
     "VecmatchError",
     "ZeroVectorError",
     "__version__",

@@ -51,6 +51,12 @@ class UnsupportedVersionError(VecmatchError):
     """The file was written by a newer, incompatible version of the format."""
 
 
+class LockedError(VecmatchError):
+    """Another writer (a ``Collection`` in this or another process, or a ``vecmatch``
+    command changing the file) holds the gallery's writer lock (``NAME.lock``). A
+    ``Collection`` holds it until it is garbage-collected (``del c``)."""
+
+
 __all__ = [
     "VecmatchError",
     "InvalidArgumentError",
@@ -62,4 +68,5 @@ __all__ = [
     "CorruptFileError",
     "ChecksumMismatchError",
     "UnsupportedVersionError",
+    "LockedError",
 ]
