@@ -682,7 +682,7 @@ impl Collection {
     /// ([`CommitReport::graph_extended`]);
     /// otherwise it is rebuilt from scratch, like a fresh build of the live rows.
     /// Extending costs the graph copy plus the new rows' insertions, a fraction of a
-    /// rebuild for small deltas, at the same recall (ARCHITECTURE.md has measurements).
+    /// rebuild for small deltas, at the same recall (`examples/collection_figures.rs` measures both).
     ///
     /// Cost otherwise: a copy of every live row into memory, the graph, and writing the
     /// file; searches are not slowed down beyond sharing the cores.

@@ -26,7 +26,8 @@ pub use filter::{Filter, KeyPredicate};
 /// admitted rows exactly instead of walking the graph (whose beam must pass through many
 /// filtered-out nodes). Measured with `examples/filter_cutover.rs` on the 20k dev set
 /// (ef 64, 1 thread, five runs): the exact scan is 1.7-2× faster at 25% admitted, the
-/// graph 0.8-1.14× the exact time at 33%, 2.4-3× faster at 50%; see ARCHITECTURE.md.
+/// graph 0.8-1.14× the exact time at 33%, 2.4-3× faster at 50% (re-run the example to
+/// reproduce on your machine).
 pub(crate) const FILTER_EXACT_FRACTION: f64 = 0.35;
 
 /// A collection's deleted rows: the bitset and how many it holds.

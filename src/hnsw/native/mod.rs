@@ -131,7 +131,7 @@ fn finish(g: Graph<'_>, p: &HnswParams) -> FrozenGraph {
 /// rows draw theirs from `p.seed`), and the new rows are inserted as in a build. `p.m` is
 /// ignored: the graph's M is kept. Repair and checks are the caller's, as after a build.
 /// Cost: a copy of the graph plus the insertions, against a build's insertion of all
-/// rows (see ARCHITECTURE.md for measurements).
+/// rows (`examples/collection_figures.rs` measures both).
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] if `vectors` holds fewer rows than the graph, more than
