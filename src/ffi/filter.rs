@@ -35,8 +35,8 @@ unsafe impl Send for CPredicate {}
 
 impl CPredicate {
     fn call(&self, key: u64) -> bool {
-        // SAFETY: a function pointer and context the caller registered as callable from
-        // any thread during a search (the contract of `vecmatch_filter_predicate`).
+        // The contract of `vecmatch_filter_predicate`: callable from any thread in a search.
+        // SAFETY: a function pointer and context the caller registered under that contract.
         unsafe { (self.f)(key, self.ctx) }
     }
 }

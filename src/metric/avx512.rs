@@ -191,8 +191,7 @@ impl Row for F16Row<'_> {
     #[inline(always)]
     unsafe fn load16(&self, i: usize) -> __m512 {
         debug_assert!(i + 16 <= self.0.len());
-        // SAFETY: `i + 16 <= len` (sixteen u16 = 32 bytes read) and AVX-512F are the
-        // contract.
+        // SAFETY: the contract: `i + 16 <= len` (32 bytes read) and AVX-512F.
         unsafe { _mm512_cvtph_ps(_mm256_loadu_si256(self.0.as_ptr().add(i).cast())) }
     }
     #[inline(always)]
@@ -281,9 +280,9 @@ pub(super) unsafe fn pair_row<O: Op, R: Row>(q: &[f32], r: &R) -> f32 {
 #[inline(always)]
 unsafe fn load_bytes<T>(s: &[T], i: usize, len: usize) -> __m512i {
     debug_assert!(size_of::<T>() == 1 && len <= 64 && i + len <= s.len());
-    // SAFETY: one-byte elements; a full load reads `s[i..i + 64]`, in bounds when
-    // `len == 64`; otherwise the masked load reads only the `len` in-bounds bytes
-    // (module docs). AVX-512BW is the caller's contract.
+    // One-byte elements: a full load reads `s[i..i + 64]`, in bounds when `len == 64`;
+    // otherwise the masked load reads only the `len` in-bounds bytes (module docs).
+    // SAFETY: bounds as above; AVX-512BW is the caller's contract.
     unsafe {
         let p = s.as_ptr().add(i).cast::<__m512i>();
         if len == 64 {
@@ -393,8 +392,8 @@ pub(super) unsafe fn dot_i8i8_vnni(a: &[i8], b: &[i8]) -> i32 {
 /// AVX-512F must be available.
 #[inline(always)]
 unsafe fn i4_query_halves(q0: __m512i, q1: __m512i) -> (__m512i, __m512i) {
-    // SAFETY: AVX-512F is the caller's contract. The immediates pick 128-bit lanes
-    // (0, 1 of q0; 0, 1 of q1) and (2, 3 of q0; 2, 3 of q1).
+    // The immediates pick 128-bit lanes (0, 1 of q0; 0, 1 of q1) and (2, 3 of q0; 2, 3 of q1).
+    // SAFETY: AVX-512F is the caller's contract; register-only operations.
     unsafe {
         (
             _mm512_shuffle_i64x2::<0b01_00_01_00>(q0, q1),

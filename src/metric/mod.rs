@@ -341,8 +341,8 @@ pub fn cross_with(
         #[cfg(target_arch = "x86_64")]
         BackendKind::Avx512 | BackendKind::Avx512Vnni => {
             let tile = |qs: [&[f32]; avx512::QT], rs: [&[f32]; avx512::RT]| {
-                // SAFETY: the backend's kind proves AVX-512 F/BW/VL/DQ, AVX2, FMA, F16C
-                // (Dispatch); `cross_tiled` passes slices of `d` elements each.
+                // The backend's kind proves AVX-512 F/BW/VL/DQ, AVX2, FMA, F16C (Dispatch).
+                // SAFETY: CPU features as above; `cross_tiled` passes `d`-element slices.
                 unsafe {
                     if is_dot(metric) {
                         avx512::tile::<avx512::Dot>(qs, rs, d)
@@ -364,8 +364,8 @@ pub fn cross_with(
         #[cfg(target_arch = "x86_64")]
         BackendKind::Avx2Fma => {
             let tile = |qs: [&[f32]; avx2::QT], rs: [&[f32]; avx2::RT]| {
-                // SAFETY: the backend's kind proves AVX2, FMA and F16C (Dispatch);
-                // `cross_tiled` passes slices of `d` elements each.
+                // The backend's kind proves AVX2, FMA and F16C (Dispatch).
+                // SAFETY: CPU features as above; `cross_tiled` passes `d`-element slices.
                 unsafe {
                     if is_dot(metric) {
                         avx2::tile::<avx2::Dot>(qs, rs, d)
@@ -423,8 +423,8 @@ pub fn cross_i8_with(backend: Backend, queries: &[i8], rows: &[i8], d: usize, ou
         #[cfg(target_arch = "x86_64")]
         BackendKind::Avx512Vnni => {
             let tile = |qs: [&[i8]; avx512::QT], rs: [&[i8]; avx512::RT]| {
-                // SAFETY: the kind proves AVX-512 VNNI with F/BW/VL/DQ, AVX2, FMA, F16C
-                // (Dispatch); `cross_tiled` passes slices of `d` elements each.
+                // The kind proves AVX-512 VNNI with F/BW/VL/DQ, AVX2, FMA, F16C (Dispatch).
+                // SAFETY: CPU features as above; `cross_tiled` passes `d`-element slices.
                 unsafe { avx512::tile_i8_vnni(qs, rs, d) }
             };
             cross_tiled::<_, _, _, _, { avx512::QT }, { avx512::RT }>(
@@ -498,9 +498,9 @@ pub fn cross_i4_with(
         BackendKind::Avx512Vnni => {
             let blocks = stride / 32;
             let tile = |qs: [&[i8]; avx512::QT], rs: [&[u8]; avx512::RT]| {
-                // SAFETY: the kind proves AVX-512 VNNI with F/BW/VL/DQ, AVX2, FMA, F16C
-                // (Dispatch); `cross_tiled` passes queries of `2 · stride` codes and rows
-                // of `stride` bytes, so `blocks` whole blocks are in bounds of each.
+                // The kind proves AVX-512 VNNI with F/BW/VL/DQ, AVX2, FMA, F16C (Dispatch);
+                // `cross_tiled` passes queries of `2 · stride` codes, rows of `stride` bytes.
+                // SAFETY: CPU features as above; `blocks` whole blocks are in bounds of each.
                 unsafe { avx512::tile_i4_vnni(qs, rs, blocks) }
             };
             cross_tiled::<_, _, _, _, { avx512::QT }, { avx512::RT }>(
