@@ -6,31 +6,18 @@
 //!
 //! `cargo bench --bench element_types`
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::hint::black_box;
-use std::path::Path;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion};
+use support::{data, read_fvecs, read_ivecs};
 use vecmatch::metric::{
     Backend, distance_f16_with, distance_i8_with, distance_with, dot_i8i8_with,
 };
 use vecmatch::{ElementType, Gallery, GalleryBuilder, HnswParams, Metric, SearchParams};
-
-fn read_xvecs(path: &Path) -> (usize, Vec<[u8; 4]>) {
-    let b = std::fs::read(path).expect("dataset file");
-    let d = i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
-    let v = b
-        .chunks_exact(4 * (d + 1))
-        .flat_map(|r| r[4..].chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]))
-        .collect();
-    (d, v)
-}
-
-fn data(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data/minilm-5k")
-        .join(name)
-}
 
 /// The storage configurations compared: element type and whether f32 rows are kept.
 const CONFIGS: [(ElementType, bool, &str); 5] = [
@@ -71,12 +58,9 @@ fn recall(g: &Gallery, queries: &[f32], gt: &[i32], gk: usize, p: &SearchParams<
 }
 
 fn main() {
-    let (d, base) = read_xvecs(&data("base.fvecs"));
-    let base: Vec<f32> = base.into_iter().map(f32::from_le_bytes).collect();
-    let (_, queries) = read_xvecs(&data("query.fvecs"));
-    let queries: Vec<f32> = queries.into_iter().map(f32::from_le_bytes).collect();
-    let (gk, gt) = read_xvecs(&data("gt.ivecs"));
-    let gt: Vec<i32> = gt.into_iter().map(i32::from_le_bytes).collect();
+    let (d, base) = read_fvecs(data("base.fvecs")).expect("dataset file");
+    let (_, queries) = read_fvecs(data("query.fvecs")).expect("dataset file");
+    let (gk, gt) = read_ivecs(data("gt.ivecs")).expect("dataset file");
 
     let mut c = Criterion::default()
         .sample_size(20)

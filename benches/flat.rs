@@ -8,6 +8,9 @@
 //! `cargo bench --bench flat` (criterion groups, then the ratio table);
 //! `cargo bench --bench flat -- summary-only` (a filter no group matches: the table only).
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -27,15 +30,7 @@ const ROUNDS: usize = 5;
 /// `n * d` deterministic pseudo-random values in [-0.5, 0.5) (xorshift64); the builder
 /// normalises them (cosine), so the gallery holds unit vectors.
 fn vecs(n: usize, d: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed | 1;
-    (0..n * d)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        })
-        .collect()
+    support::Rng::with_state(seed | 1).vec(n * d)
 }
 
 fn write_gallery(path: &Path, n: usize) {

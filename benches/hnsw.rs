@@ -5,28 +5,16 @@
 //!
 //! `cargo bench --bench hnsw`
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
+use support::{data, read_fvecs, read_ivecs, vecs};
 use vecmatch::{Builder, Gallery, GalleryBuilder, HnswParams, Metric, SearchParams};
-
-fn read_xvecs(path: &Path) -> (usize, Vec<[u8; 4]>) {
-    let b = std::fs::read(path).expect("dataset file");
-    let d = i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
-    let v = b
-        .chunks_exact(4 * (d + 1))
-        .flat_map(|r| r[4..].chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]))
-        .collect();
-    (d, v)
-}
-
-fn data(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data/minilm-5k")
-        .join(name)
-}
 
 fn builder(vectors: &[f32], d: usize, params: Option<HnswParams>) -> GalleryBuilder {
     let mut b = GalleryBuilder::new(d, Metric::Dot).expect("builder");
@@ -71,18 +59,6 @@ fn qps(g: &Gallery, queries: &[f32], d: usize, p: &SearchParams<'_>) -> f64 {
     best
 }
 
-fn synthetic(n: usize, d: usize) -> Vec<f32> {
-    let mut s = 0x9E37_79B9_7F4A_7C15u64;
-    (0..n * d)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        })
-        .collect()
-}
-
 fn open_us(path: &Path) -> f64 {
     (0..50)
         .map(|_| {
@@ -94,12 +70,9 @@ fn open_us(path: &Path) -> f64 {
 }
 
 fn main() {
-    let (d, base) = read_xvecs(&data("base.fvecs"));
-    let base: Vec<f32> = base.into_iter().map(f32::from_le_bytes).collect();
-    let (_, queries) = read_xvecs(&data("query.fvecs"));
-    let queries: Vec<f32> = queries.into_iter().map(f32::from_le_bytes).collect();
-    let (gk, gt) = read_xvecs(&data("gt.ivecs"));
-    let gt: Vec<i32> = gt.into_iter().map(i32::from_le_bytes).collect();
+    let (d, base) = read_fvecs(data("base.fvecs")).expect("dataset file");
+    let (_, queries) = read_fvecs(data("query.fvecs")).expect("dataset file");
+    let (gk, gt) = read_ivecs(data("gt.ivecs")).expect("dataset file");
     let n = base.len() / d;
 
     // Build throughput: the native builder, and hnsw_rs as the baseline.
@@ -182,7 +155,7 @@ fn main() {
     let mut opens = Vec::new();
     for rows in [20_000usize, 200_000] {
         let path = dir.path().join(format!("g{rows}.vmg"));
-        builder(&synthetic(rows, 64), 64, Some(cheap))
+        builder(&vecs(rows, 64, 0), 64, Some(cheap))
             .write(&path)
             .expect("write");
         opens.push((rows, open_us(&path)));

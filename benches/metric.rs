@@ -8,6 +8,9 @@
 //! `cargo bench --bench metric` (criterion groups, then the table);
 //! `cargo bench --bench metric -- summary-only` (a filter no group matches: the table only).
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -25,15 +28,7 @@ const CR: usize = 64;
 
 /// `n * d` deterministic pseudo-random values in [-0.5, 0.5) (xorshift64).
 fn vecs(n: usize, d: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed | 1;
-    (0..n * d)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        })
-        .collect()
+    support::Rng::with_state(seed | 1).vec(n * d)
 }
 
 fn pair(c: &mut Criterion) {

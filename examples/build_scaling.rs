@@ -11,23 +11,13 @@
 //! vectors/s, seconds / (n · log2 n) in ns, mean layer-0 degree, repaired nodes, the peak
 //! RSS growth while building (the graph, then the gallery's final buffer: the builder
 //! already holds the vectors) against vectors + graph, and recall@10 at each ef.
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::time::Instant;
 
+use support::read_fvecs;
 use vecmatch::{Builder, GalleryBuilder, HnswParams, Metric, SearchParams};
-
-fn fvecs(path: &str) -> Result<(usize, Vec<f32>), Box<dyn std::error::Error>> {
-    let b = std::fs::read(path)?;
-    let d = i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
-    let v = b
-        .chunks_exact(4 * (d + 1))
-        .flat_map(|r| {
-            r[4..]
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        })
-        .collect();
-    Ok((d, v))
-}
 
 /// A `/proc/self/status` field in bytes (Linux; 0 elsewhere).
 fn status_bytes(field: &str) -> u64 {
@@ -54,8 +44,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = args
         .get(1)
         .ok_or("usage: build_scaling DIR [ROWS,..] [BUILDERS] [THREADS] [EF,..]")?;
-    let (d, base) = fvecs(&format!("{dir}/base.fvecs"))?;
-    let (_, queries) = fvecs(&format!("{dir}/query.fvecs"))?;
+    let (d, base) = read_fvecs(format!("{dir}/base.fvecs"))?;
+    let (_, queries) = read_fvecs(format!("{dir}/query.fvecs"))?;
     let all = base.len() / d;
     let rows: Vec<usize> = list(args.get(2), &all.to_string());
     let builders: Vec<String> = list(args.get(3), "native,hnsw_rs");

@@ -11,34 +11,13 @@
 //!
 //! `cargo run --release --example collection_figures -- [DATA_DIR]` with `base.fvecs` and
 //! `query.fvecs` in DATA_DIR (default `data/minilm-5k`).
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::time::{Duration, Instant};
 
+use support::{Rng, read_fvecs};
 use vecmatch::{Collection, CollectionOptions, GalleryBuilder, HnswParams, Metric, SearchParams};
-
-fn fvecs(path: &str) -> Result<(usize, Vec<f32>), Box<dyn std::error::Error>> {
-    let b = std::fs::read(path)?;
-    let d = i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
-    let v = b
-        .chunks_exact(4 * (d + 1))
-        .flat_map(|r| {
-            r[4..]
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        })
-        .collect();
-    Ok((d, v))
-}
-
-/// xorshift64.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 /// Best-of-3 single-thread QPS at ef 64, and recall@10 against the exact top-10.
 fn measure(c: &Collection, queries: &[f32], d: usize) -> (f64, f64) {
@@ -88,8 +67,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let data = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "data/minilm-5k".into());
-    let (d, base) = fvecs(&format!("{data}/base.fvecs"))?;
-    let (_, queries) = fvecs(&format!("{data}/query.fvecs"))?;
+    let (d, base) = read_fvecs(format!("{data}/base.fvecs"))?;
+    let (_, queries) = read_fvecs(format!("{data}/query.fvecs"))?;
     let n = base.len() / d;
     let keys: Vec<u64> = (0..n as u64).collect();
     let dir = std::env::temp_dir().join(format!("vecmatch-figures-{}", std::process::id()));
@@ -108,10 +87,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let c = Collection::open_with(&path, CollectionOptions::manual())?;
         let (qps0, r0) = measure(&c, &queries, d);
         let m = 10_000.min(n);
-        let mut rng = Rng(42);
-        let fresh: Vec<f32> = (0..2 * m * d)
-            .map(|_| (rng.next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
-            .collect();
+        let fresh = Rng::with_state(42).vec(2 * m * d);
         let t = Instant::now();
         for (i, v) in fresh[..m * d].chunks(d).enumerate() {
             c.add(10_000_000 + i as u64, v)?;
@@ -143,10 +119,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let work = dir.join("work.vmg");
         std::fs::copy(&path, &work)?;
         let c = Collection::open_with(&work, CollectionOptions::manual())?;
-        let mut rng = Rng(7 + (frac * 100.0) as u64);
+        let mut rng = Rng::with_state(7 + (frac * 100.0) as u64);
         let mut order = keys.clone();
         for i in (1..order.len()).rev() {
-            order.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+            order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
         }
         let gone = (n as f64 * frac) as usize;
         c.delete_batch(&order[..gone])?;

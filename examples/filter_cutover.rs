@@ -7,23 +7,22 @@
 //! thread, the graph search forced past the cut-over and the exact scan of the admitted
 //! rows (both including the filter resolution), interleaved, best of `ROUNDS` (default
 //! 3), and how many of the exact top-10 the graph search found.
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::time::Instant;
 
+use support::read_fvecs;
 use vecmatch::{Gallery, KeyFilter, SearchParams};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let g = Gallery::open(&args[1])?;
-    let bytes = std::fs::read(&args[2])?;
     let d = g.dims();
-    let queries: Vec<f32> = bytes
-        .chunks_exact(4 * (d + 1))
-        .flat_map(|r| {
-            r[4..]
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        })
-        .collect();
+    let (qd, queries) = read_fvecs(&args[2])?;
+    if qd != d {
+        return Err(format!("queries have {qd} dims, the gallery {d}").into());
+    }
     let ef: usize = args.get(3).map_or(Ok(64), |s| s.parse())?;
     let rounds: usize = std::env::var("ROUNDS").map_or(Ok(3), |s| s.parse())?;
     let nq = (queries.len() / d) as f64;

@@ -21,11 +21,15 @@
 //!   2); each row gets label `10000 + c` for its nearest centroid `c` (cosine). A
 //!   selectivity `s` is the any-of filter over clusters taken in a seeded shuffled order
 //!   (seed 3) until they hold `s · n` rows.
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
+use support::read_fvecs;
 use vecmatch::{Filter, Gallery, GalleryBuilder, HnswParams, Metric, SearchParams};
 
 fn splitmix(x: u64) -> u64 {
@@ -37,20 +41,6 @@ fn splitmix(x: u64) -> u64 {
 
 fn unit(seed: u64, a: u64, b: u64) -> f64 {
     (splitmix(seed ^ splitmix(a ^ splitmix(b))) >> 11) as f64 / (1u64 << 53) as f64
-}
-
-fn fvecs(path: &Path) -> Result<(usize, Vec<f32>), Box<dyn std::error::Error>> {
-    let b = std::fs::read(path)?;
-    let d = u32::from_le_bytes(b[..4].try_into()?) as usize;
-    let v = b
-        .chunks_exact(4 * (d + 1))
-        .flat_map(|r| {
-            r[4..]
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        })
-        .collect();
-    Ok((d, v))
 }
 
 const ZIPF_LABELS: u32 = 1000;
@@ -153,8 +143,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let out = PathBuf::from(args.get(2).map_or("target/filter_figures", String::as_str));
     std::fs::create_dir_all(&out)?;
-    let (d, base) = fvecs(&data.join("base.fvecs"))?;
-    let (_, mut queries) = fvecs(&data.join("query.fvecs"))?;
+    let (d, base) = read_fvecs(data.join("base.fvecs"))?;
+    let (_, mut queries) = read_fvecs(data.join("query.fvecs"))?;
     if let Some(q) = std::env::var("QUERIES")
         .ok()
         .and_then(|s| s.parse::<usize>().ok())

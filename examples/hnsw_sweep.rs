@@ -8,22 +8,13 @@
 //! Besides wall-clock QPS it prints "CPU QPS": queries per second of this thread's own
 //! on-CPU time (`/proc/thread-self/schedstat`), which other processes competing for the
 //! cores disturb far less than the wall clock (they still share the caches).
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::time::Instant;
 
+use support::{read_fvecs, read_ivecs};
 use vecmatch::{Gallery, SearchParams};
-
-type Xvecs = (usize, Vec<[u8; 4]>);
-
-fn xvecs(path: &str) -> Result<Xvecs, Box<dyn std::error::Error>> {
-    let b = std::fs::read(path)?;
-    let d = i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
-    Ok((
-        d,
-        b.chunks_exact(4 * (d + 1))
-            .flat_map(|r| r[4..].chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]))
-            .collect(),
-    ))
-}
 
 /// Nanoseconds this thread has spent on a CPU (Linux; 0 elsewhere).
 fn cpu_ns() -> u64 {
@@ -41,10 +32,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         Gallery::open(&args[1])?
     };
-    let (d, q) = xvecs(&args[2])?;
-    let queries: Vec<f32> = q.into_iter().map(f32::from_le_bytes).collect();
-    let (gk, gt) = xvecs(&args[3])?;
-    let gt: Vec<i32> = gt.into_iter().map(i32::from_le_bytes).collect();
+    let (d, queries) = read_fvecs(&args[2])?;
+    let (gk, gt) = read_ivecs(&args[3])?;
     let efs: Vec<usize> = args
         .get(4)
         .map_or("10,16,32,64,128,256", String::as_str)

@@ -4,28 +4,14 @@
 //! cargo run --release --example search_fvecs -- data/minilm-5k/base.fvecs data/minilm-5k/query.fvecs
 //! ```
 
+// The TEXMEX `.fvecs` reader (dims, row-major values) that tests, benches and examples share.
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::error::Error;
 
+use support::read_fvecs;
 use vecmatch::{Gallery, GalleryBuilder, Metric, SearchParams};
-
-/// Reads a TEXMEX `.fvecs` file into (dims, row-major values).
-fn read_fvecs(path: &str) -> Result<(usize, Vec<f32>), Box<dyn Error>> {
-    let bytes = std::fs::read(path)?;
-    let d = i32::from_le_bytes(bytes.get(..4).ok_or("empty file")?.try_into()?) as usize;
-    let row = 4 * (d + 1);
-    if d == 0 || !bytes.len().is_multiple_of(row) {
-        return Err(format!("{path}: not an fvecs file").into());
-    }
-    let values = bytes
-        .chunks_exact(row)
-        .flat_map(|r| {
-            r[4..]
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        })
-        .collect();
-    Ok((d, values))
-}
 
 fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().collect();

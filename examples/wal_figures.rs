@@ -10,24 +10,14 @@
 //! `base.fvecs` (default `data/minilm-5k`; its rows are repeated under new keys as often as
 //! needed); WORK_DIR is where the files are written (default: a temporary directory in the
 //! current directory — not /tmp, which may be a tmpfs where fsync costs nothing).
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use support::read_fvecs;
 use vecmatch::{Collection, CollectionOptions, Durability, Metric};
-
-fn fvecs(path: &str) -> Result<(usize, Vec<f32>), Box<dyn std::error::Error>> {
-    let b = std::fs::read(path)?;
-    let d = i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
-    let v = b
-        .chunks_exact(4 * (d + 1))
-        .flat_map(|r| {
-            r[4..]
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        })
-        .collect();
-    Ok((d, v))
-}
 
 fn options(durability: Durability) -> CollectionOptions {
     CollectionOptions {
@@ -83,7 +73,7 @@ fn throughput(
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let data_dir = args.get(1).map_or("data/minilm-5k", String::as_str);
-    let (d, data) = fvecs(&format!("{data_dir}/base.fvecs"))?;
+    let (d, data) = read_fvecs(format!("{data_dir}/base.fvecs"))?;
     let tmp = match args.get(2) {
         Some(w) => tempfile::tempdir_in(w)?,
         None => tempfile::tempdir_in(".")?,

@@ -3,16 +3,14 @@
 //! runs gives the same search results; an unknown name or one this CPU lacks is one line
 //! on stderr and exit code 1, never ignored and never run.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use vecmatch::metric::{Backend, BackendKind};
 
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data/minilm-5k")
-        .join(name)
-}
+use support::data;
 
 fn run(backend: Option<&str>, args: &[&str]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_vecmatch"));

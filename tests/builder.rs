@@ -267,10 +267,9 @@ fn temp_files(dir: &Path) -> Vec<String> {
 }
 
 fn builder_of(n: usize, d: usize, seed: u64) -> GalleryBuilder {
-    let mut rng = common::Rng::new(seed);
     let mut b = GalleryBuilder::new(d, Metric::L2).unwrap();
     let keys: Vec<u64> = (0..n as u64).map(|r| r * 10 + seed).collect();
-    let v: Vec<f32> = (0..n * d).map(|_| rng.unit()).collect();
+    let v = common::vecs(n, d, seed);
     b.add_batch(&keys, &v).unwrap();
     b
 }

@@ -1,17 +1,15 @@
 //! The `vecmatch` command line, run as a user would: every command on the shipped data,
 //! and every error as one line with exit code 1 or 2, never a panic.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use support::data;
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_vecmatch"))
-}
-
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data/minilm-5k")
-        .join(name)
 }
 
 fn run(args: &[&str]) -> Output {
@@ -157,16 +155,10 @@ fn search_text_and_json_formats() {
 fn float64_npy_is_refused_with_a_hint() {
     let dir = tempfile::tempdir().unwrap();
     let g = build_gallery(dir.path());
-    // NPY v1.0: magic, version, header length, header padded to 64 bytes, then 2 x 384 f64.
-    let mut header = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 384), }".to_string();
-    while !(10 + header.len() + 1).is_multiple_of(64) {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-    bytes.extend((header.len() as u16).to_le_bytes());
-    bytes.extend(header.as_bytes());
-    bytes.extend((0..2 * 384).flat_map(|i| (i as f64).to_le_bytes()));
+    let f64s: Vec<u8> = (0..2 * 384)
+        .flat_map(|i| (i as f64).to_le_bytes())
+        .collect();
+    let bytes = support::npy_bytes("<f8", "False", (2, 384), &f64s);
     let q = dir.path().join("q.npy");
     std::fs::write(&q, bytes).unwrap();
     let o = run(&[
@@ -520,9 +512,8 @@ fn info_json(g: &Path) -> serde_json::Value {
 }
 
 fn fvecs_row(path: &Path, row: usize) -> Vec<u8> {
-    let b = std::fs::read(path).unwrap();
-    let d = u32::from_le_bytes(b[..4].try_into().unwrap()) as usize;
-    b[row * 4 * (d + 1) + 4..][..4 * d].to_vec()
+    let (d, v) = support::read_fvecs(path).unwrap();
+    support::f32_bytes(&v[row * d..][..d])
 }
 
 #[test]

@@ -1,13 +1,10 @@
 //! `vecmatch build --labels` and `vecmatch search --all-labels/--any-labels/--no-labels`.
 
-use std::path::{Path, PathBuf};
+mod support;
+
 use std::process::{Command, Output};
 
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data/minilm-5k")
-        .join(name)
-}
+use support::data;
 
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_vecmatch"))

@@ -65,8 +65,7 @@ fn s(p: &Path) -> &str {
 
 /// `n` rows of `D` values as raw little-endian f32.
 fn raw_rows(n: usize, seed: u64) -> Vec<u8> {
-    let mut rng = common::Rng::new(seed);
-    (0..n * D).flat_map(|_| rng.unit().to_le_bytes()).collect()
+    common::f32_bytes(&common::vecs(n, D, seed))
 }
 
 /// A raw input file and an L2 gallery built from it.
@@ -202,19 +201,8 @@ fn add_refuses_a_key_given_twice() {
 
 /// A 2-D float32 `.npy` with `fortran_order` spelled `order`.
 fn npy(order: &str, rows: usize, cols: usize) -> Vec<u8> {
-    let mut h =
-        format!("{{'descr': '<f4', 'fortran_order': {order}, 'shape': ({rows}, {cols}), }}");
-    while !(10 + h.len() + 1).is_multiple_of(64) {
-        h.push(' ');
-    }
-    h.push('\n');
-    let mut b = b"\x93NUMPY\x01\x00".to_vec();
-    b.extend_from_slice(&(h.len() as u16).to_le_bytes());
-    b.extend_from_slice(h.as_bytes());
-    for i in 0..rows * cols {
-        b.extend_from_slice(&(1.0 + i as f32).to_le_bytes());
-    }
-    b
+    let values: Vec<f32> = (0..rows * cols).map(|i| 1.0 + i as f32).collect();
+    common::npy_bytes("<f4", order, (rows, cols), &common::f32_bytes(&values))
 }
 
 #[test]

@@ -17,7 +17,7 @@ fn gallery(metric: Metric, et: ElementType, rescore: bool) -> Gallery {
 }
 
 fn check_batch_equals_single(g: &Gallery, params: &SearchParams<'_>) {
-    let (d, q) = read_fvecs(&data("query.fvecs"));
+    let (d, q) = read_fvecs(data("query.fvecs")).unwrap();
     let q = &q[..40 * d];
     let batch = g.search_batch(q, params).unwrap();
     assert_eq!(batch.len(), 40);
@@ -72,8 +72,8 @@ fn coded_batches_equal_single_queries() {
 /// shipped ground truth, computed on f32 rows).
 #[test]
 fn coded_batches_keep_recall() {
-    let (d, q) = read_fvecs(&data("query.fvecs"));
-    let (k_gt, gt) = common::read_ivecs(&data("gt.ivecs"));
+    let (d, q) = read_fvecs(data("query.fvecs")).unwrap();
+    let (k_gt, gt) = common::read_ivecs(data("gt.ivecs")).unwrap();
     for et in [ElementType::I8, ElementType::I4] {
         let g = gallery(Metric::Dot, et, true);
         let params = SearchParams {

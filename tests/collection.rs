@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{Rng, Truth, small_file};
+use common::{Rng, Truth, f32_bytes, small_file};
 use vecmatch::{
     Collection, CollectionOptions, Error, Gallery, GalleryBuilder, HnswParams, KeyFilter, Metric,
     SearchParams,
@@ -18,10 +18,6 @@ type Model = BTreeMap<u64, Vec<f32>>;
 
 fn rows_of(m: &Model) -> Vec<(u64, Vec<f32>)> {
     m.iter().map(|(k, v)| (*k, v.clone())).collect()
-}
-
-fn random_vec(rng: &mut Rng, d: usize) -> Vec<f32> {
-    (0..d).map(|_| rng.unit()).collect()
 }
 
 /// Checks lookups and exact searches (plain, allow, deny, range, batch) against the model.
@@ -46,7 +42,7 @@ fn check_against(c: &Collection, model: &Model, metric: Metric, rng: &mut Rng, w
     let some: Vec<u64> = keys.iter().copied().step_by(3).collect();
     let mut queries = Vec::new();
     for i in 0..6 {
-        let q = random_vec(rng, d);
+        let q = rng.vec(d);
         let filter = match i % 3 {
             0 => None,
             1 => Some(KeyFilter::Allow(&some)),
@@ -123,12 +119,12 @@ fn random_mutations(metric: Metric, graph: bool) {
             match (r, existing.copied()) {
                 (0..=3, _) => {
                     let k = 1_000_000 + rng.next_u64() % 400;
-                    let v = random_vec(&mut rng, d);
+                    let v = rng.vec(d);
                     let replaced = c.add(k, &v).unwrap();
                     assert_eq!(replaced, model.insert(k, v).is_some());
                 }
                 (4..=5, Some(k)) => {
-                    let v = random_vec(&mut rng, d);
+                    let v = rng.vec(d);
                     assert!(c.add(k, &v).unwrap(), "upsert of live key {k}");
                     model.insert(k, v);
                 }
@@ -145,7 +141,7 @@ fn random_mutations(metric: Metric, graph: bool) {
         }
         // A batch with a repeated key: the last vector wins.
         let k = 2_000_000 + step;
-        let (a, b) = (random_vec(&mut rng, d), random_vec(&mut rng, d));
+        let (a, b) = (rng.vec(d), rng.vec(d));
         c.add_batch(&[k, k], &[a, b.clone()].concat()).unwrap();
         model.insert(k, b);
         let what = format!("{metric} graph={graph} step {step}");
@@ -199,7 +195,7 @@ fn graph_search_skips_deleted_rows() {
     let path = dir.path().join("g.vmg");
     b.write(&path).unwrap();
     let c = Collection::open_with(&path, CollectionOptions::manual()).unwrap();
-    let (d, queries) = common::read_fvecs(&common::data("query.fvecs"));
+    let (d, queries) = common::read_fvecs(common::data("query.fvecs")).unwrap();
     // Delete the exact top-3 of every query: none may come back.
     let mut deleted = std::collections::HashSet::new();
     for q in queries.chunks(d) {
@@ -249,11 +245,11 @@ fn deleted_vectors_are_physically_gone_after_commit() {
     let (path, keys) = small_file(dir.path(), 200, d, Metric::L2);
     let c = Collection::open_with(&path, CollectionOptions::manual()).unwrap();
     let victim = keys[77];
-    let victim_bytes: Vec<u8> = bytemuck_bytes(&c.get(victim).unwrap());
+    let victim_bytes: Vec<u8> = f32_bytes(&c.get(victim).unwrap());
     let fresh: Vec<f32> = (0..d).map(|i| 1000.0 + i as f32 * 0.125).collect();
     c.add(42, &fresh).unwrap();
     c.commit().unwrap();
-    let fresh_bytes = bytemuck_bytes(&fresh);
+    let fresh_bytes = f32_bytes(&fresh);
     let raw = std::fs::read(&path).unwrap();
     assert!(contains_bytes(&raw, &victim_bytes));
     assert!(
@@ -264,7 +260,7 @@ fn deleted_vectors_are_physically_gone_after_commit() {
     c.delete(victim).unwrap();
     c.delete(42).unwrap();
     let replaced = keys[5];
-    let old_bytes = bytemuck_bytes(&c.get(replaced).unwrap());
+    let old_bytes = f32_bytes(&c.get(replaced).unwrap());
     c.add(replaced, &vec![7.5; d]).unwrap();
     // Still in the file until the commit.
     assert!(contains_bytes(
@@ -281,12 +277,8 @@ fn deleted_vectors_are_physically_gone_after_commit() {
     ] {
         assert!(!contains_bytes(&raw, b), "{what} vector still in the file");
     }
-    assert!(contains_bytes(&raw, &bytemuck_bytes(&[7.5; 16])));
+    assert!(contains_bytes(&raw, &f32_bytes(&[7.5; 16])));
     assert!(!contains_bytes(&raw, &victim.to_le_bytes()), "deleted key");
-}
-
-fn bytemuck_bytes(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
 #[test]
@@ -391,7 +383,7 @@ fn commit_keeps_graph_parameters_and_user_note() {
     let mut b = GalleryBuilder::new(8, Metric::L2).unwrap();
     let mut rng = Rng::new(3);
     for k in 0..300 {
-        b.add(k, &random_vec(&mut rng, 8)).unwrap();
+        b.add(k, &rng.vec(8)).unwrap();
     }
     b.user_meta("my note");
     b.hnsw(HnswParams {

@@ -13,8 +13,8 @@ use vecmatch::{Collection, CollectionOptions, Gallery, GalleryBuilder, HnswParam
 fn recall(path: &std::path::Path, ef: usize) -> f64 {
     let g = Gallery::open(path).unwrap();
     assert_eq!(g.len(), 5000);
-    let (d, q) = read_fvecs(&data("query.fvecs"));
-    let (gk, gt) = read_ivecs(&data("gt.ivecs"));
+    let (d, q) = read_fvecs(data("query.fvecs")).unwrap();
+    let (gk, gt) = read_ivecs(data("gt.ivecs")).unwrap();
     let p = SearchParams {
         k: 10,
         ef,
@@ -44,7 +44,7 @@ fn checked(path: &std::path::Path) {
 fn adding_extends_the_graph_and_deleting_rebuilds_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("g.vmg");
-    let (d, base) = read_fvecs(&data("base.fvecs"));
+    let (d, base) = read_fvecs(data("base.fvecs")).unwrap();
     let old = 4000;
     // The native builder throughout, so the extended graph is compared with a rebuild
     // by the same algorithm (extending an hnsw_rs graph measured 0.881 / 0.991 at ef
@@ -108,7 +108,7 @@ fn adding_extends_the_graph_and_deleting_rebuilds_it() {
 fn a_different_m_rebuilds_and_any_builder_extends() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("g.vmg");
-    let (d, base) = read_fvecs(&data("base.fvecs"));
+    let (d, base) = read_fvecs(data("base.fvecs")).unwrap();
     let mut b = GalleryBuilder::new(d, Metric::Cosine).unwrap();
     let keys: Vec<u64> = (0..300).collect();
     b.add_batch(&keys, &base[..300 * d]).unwrap();

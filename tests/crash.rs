@@ -26,8 +26,7 @@ const DELTA: usize = 30_000;
 const CHILD_ENV: &str = "VECMATCH_CRASH_CHILD";
 
 fn rows(seed: u64, n: usize) -> Vec<f32> {
-    let mut rng = Rng::new(seed);
-    (0..n * D).map(|_| rng.unit()).collect()
+    common::vecs(n, D, seed)
 }
 
 /// The change the Rust child makes: 30,000 new keys, 500 replaced, 500 deleted.
@@ -171,12 +170,7 @@ fn commit_and_cli_add_survive_sigkill() {
 
     // The CLI's input: the same 30,000 new rows as .fvecs, with their keys.
     let delta_fvecs = dir.path().join("delta.fvecs");
-    let mut f = Vec::new();
-    for r in rows(2, DELTA).chunks(D) {
-        f.extend((D as i32).to_le_bytes());
-        r.iter().for_each(|x| f.extend(x.to_le_bytes()));
-    }
-    std::fs::write(&delta_fvecs, f).unwrap();
+    common::write_fvecs(&delta_fvecs, D, &rows(2, DELTA)).unwrap();
     let delta_keys = dir.path().join("delta.keys");
     let keys: String = (0..DELTA).map(|i| format!("{}\n", 1_000_000 + i)).collect();
     std::fs::write(&delta_keys, keys).unwrap();

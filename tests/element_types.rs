@@ -20,9 +20,9 @@ const TYPES: [ElementType; 4] = [
 ];
 
 fn shipped() -> (usize, Vec<f32>, Vec<f32>, usize, Vec<i32>) {
-    let (d, base) = read_fvecs(&data("base.fvecs"));
-    let (_, queries) = read_fvecs(&data("query.fvecs"));
-    let (gk, gt) = read_ivecs(&data("gt.ivecs"));
+    let (d, base) = read_fvecs(data("base.fvecs")).unwrap();
+    let (_, queries) = read_fvecs(data("query.fvecs")).unwrap();
+    let (gk, gt) = read_ivecs(data("gt.ivecs")).unwrap();
     (d, base, queries, gk, gt)
 }
 

@@ -16,9 +16,9 @@ struct Set {
 }
 
 fn load() -> Set {
-    let (d, base) = read_fvecs(&data("base.fvecs"));
-    let (dq, queries) = read_fvecs(&data("query.fvecs"));
-    let (gt_k, gt) = read_ivecs(&data("gt.ivecs"));
+    let (d, base) = read_fvecs(data("base.fvecs")).unwrap();
+    let (dq, queries) = read_fvecs(data("query.fvecs")).unwrap();
+    let (gt_k, gt) = read_ivecs(data("gt.ivecs")).unwrap();
     assert_eq!((d, dq, gt_k), (384, 384, 100));
     assert_eq!((queries.len() / d, gt.len() / gt_k), (100, 100));
     Set {

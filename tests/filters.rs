@@ -40,8 +40,8 @@ fn mix(x: u64) -> u64 {
 fn dataset() -> &'static Data {
     static D: OnceLock<Data> = OnceLock::new();
     D.get_or_init(|| {
-        let (d, base) = read_fvecs(&data("base.fvecs"));
-        let (_, queries) = read_fvecs(&data("query.fvecs"));
+        let (d, base) = read_fvecs(data("base.fvecs")).unwrap();
+        let (_, queries) = read_fvecs(data("query.fvecs")).unwrap();
         let n = base.len() / d;
         let dir: Vec<f32> = (0..d)
             .map(|i| ((mix(i as u64) >> 40) as f32) - 8e6)

@@ -22,8 +22,8 @@ fn gallery_bytes() -> &'static Vec<u8> {
 }
 
 fn recall(g: &Gallery, ef: usize) -> f64 {
-    let (d, queries) = read_fvecs(&data("query.fvecs"));
-    let (gk, gt) = read_ivecs(&data("gt.ivecs"));
+    let (d, queries) = read_fvecs(data("query.fvecs")).unwrap();
+    let (gk, gt) = read_ivecs(data("gt.ivecs")).unwrap();
     let p = SearchParams {
         k: 10,
         ef,
@@ -59,7 +59,7 @@ fn recall_at_10_is_high_and_grows_with_ef() {
     assert!(r256 >= 0.998, "ef=256 recall {r256}");
     assert!(r16 <= r64 && r64 <= r256 + 1e-9);
     // exact: true bypasses the graph.
-    let (_, queries) = read_fvecs(&data("query.fvecs"));
+    let (_, queries) = read_fvecs(data("query.fvecs")).unwrap();
     let exact = g
         .search(
             &queries[..384],
@@ -70,7 +70,7 @@ fn recall_at_10_is_high_and_grows_with_ef() {
             },
         )
         .unwrap();
-    let (gk, gt) = read_ivecs(&data("gt.ivecs"));
+    let (gk, gt) = read_ivecs(data("gt.ivecs")).unwrap();
     assert_eq!(
         exact.iter().map(|h| h.key as i32).collect::<Vec<_>>(),
         gt[..10].to_vec()
@@ -107,7 +107,7 @@ fn mmap_and_memory_agree() {
     std::fs::write(&path, gallery_bytes()).unwrap();
     let a = Gallery::open(&path).unwrap();
     let b = Gallery::from_bytes(gallery_bytes()).unwrap();
-    let (_, queries) = read_fvecs(&data("query.fvecs"));
+    let (_, queries) = read_fvecs(data("query.fvecs")).unwrap();
     let p = SearchParams {
         k: 10,
         ef: 32,
@@ -122,7 +122,7 @@ fn mmap_and_memory_agree() {
 #[test]
 fn filters_and_range_work_with_the_graph() {
     let g = Gallery::from_bytes(gallery_bytes()).unwrap();
-    let (_, queries) = read_fvecs(&data("query.fvecs"));
+    let (_, queries) = read_fvecs(data("query.fvecs")).unwrap();
     let q = &queries[..384];
     let plain = g.search(q, &SearchParams::k(10)).unwrap();
     // Deny the best five: none of them comes back, the rest still does.
@@ -227,16 +227,14 @@ fn graph_range(bytes: &[u8]) -> (usize, usize) {
 fn damaged_graphs_never_panic_or_hang() {
     let bytes = gallery_bytes();
     let (off, len) = graph_range(bytes);
-    let (_, queries) = read_fvecs(&data("query.fvecs"));
+    let (_, queries) = read_fvecs(data("query.fvecs")).unwrap();
     let q = &queries[..384];
-    let mut s = 0x1234_5678u64;
+    let mut rng = common::Rng::with_state(0x1234_5678);
     for round in 0..200 {
         let mut b = bytes.clone();
         // Overwrite a few u32 words of the graph with random values, or big ranges.
         for _ in 0..(1 + round % 8) {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
+            let s = rng.next_u64();
             let at = off + (s as usize % (len / 4)) * 4;
             let v = if round % 3 == 0 {
                 u32::MAX - (s >> 40) as u32

@@ -3,6 +3,8 @@
 //! search results (possibly wrong) — never a panic, an out-of-bounds read or a hang.
 //! `tests/hnsw.rs` adds random damage on top.
 
+mod support;
+
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -12,15 +14,7 @@ const N: usize = 1500;
 const D: usize = 16;
 
 fn vectors() -> Vec<f32> {
-    let mut s = 0x2545_F491_4F6C_DD1Du64;
-    (0..N * D)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        })
-        .collect()
+    support::Rng::with_state(0x2545_F491_4F6C_DD1D).vec(N * D)
 }
 
 /// A small gallery with a graph (built once per test binary) and its GRAPH offset.
@@ -293,14 +287,9 @@ fn cycles_self_loops_and_empty_rows_terminate() {
 
 #[test]
 fn random_layer0_ids_in_range_give_results() {
-    let mut s = 0x9E37_79B9_7F4A_7C15u64;
+    let mut rng = support::Rng::with_state(0x9E37_79B9_7F4A_7C15);
     let ids: Vec<u32> = (0..N * 64)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s % N as u64) as u32
-        })
+        .map(|_| (rng.next_u64() % N as u64) as u32)
         .collect();
     let r = each_row(|r, slots| {
         let n = slots.len() - 1;

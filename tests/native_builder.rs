@@ -26,7 +26,7 @@ fn pool(threads: usize) -> rayon::ThreadPool {
 
 /// The first `n` shipped rows with a graph from `params`, built on `threads` threads.
 fn build(n: usize, params: HnswParams, threads: usize) -> Gallery {
-    let (d, base) = read_fvecs(&data("base.fvecs"));
+    let (d, base) = read_fvecs(data("base.fvecs")).unwrap();
     let mut b = GalleryBuilder::new(d, Metric::Dot).unwrap();
     let keys: Vec<u64> = (0..n as u64).collect();
     b.add_batch(&keys, &base[..n * d]).unwrap();
@@ -49,8 +49,8 @@ fn graph_bytes(g: &Gallery) -> Vec<u8> {
 }
 
 fn recall(g: &Gallery, ef: usize) -> f64 {
-    let (_, queries) = read_fvecs(&data("query.fvecs"));
-    let (gk, gt) = read_ivecs(&data("gt.ivecs"));
+    let (_, queries) = read_fvecs(data("query.fvecs")).unwrap();
+    let (gk, gt) = read_ivecs(data("gt.ivecs")).unwrap();
     let p = SearchParams {
         k: 10,
         ef,

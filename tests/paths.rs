@@ -11,7 +11,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{Rng, small_file};
+use common::small_file;
 use vecmatch::{Collection, CollectionOptions, Error, Gallery, GalleryBuilder, Metric};
 
 const D: usize = 8;
@@ -57,15 +57,7 @@ fn chmod(p: &Path, m: u32) {
 
 /// Writes `n` random `D`-d rows as .fvecs.
 fn fvecs(path: &Path, n: usize, seed: u64) {
-    let mut rng = Rng::new(seed);
-    let mut b = Vec::new();
-    for _ in 0..n {
-        b.extend_from_slice(&(D as i32).to_le_bytes());
-        for _ in 0..D {
-            b.extend_from_slice(&rng.unit().to_le_bytes());
-        }
-    }
-    std::fs::write(path, b).unwrap();
+    common::write_fvecs(path, D, &common::vecs(n, D, seed)).unwrap();
 }
 
 fn keys_file(path: &Path, keys: &[u64]) {

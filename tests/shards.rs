@@ -23,8 +23,8 @@ struct Fixture {
 /// The shipped 5,000 rows as one gallery and as 3 shards of uneven sizes (rows dealt by a
 /// scrambled key, so every shard spans the whole space).
 fn fixture(metric: Metric, graph: bool) -> Fixture {
-    let (d, base) = read_fvecs(&data("base.fvecs"));
-    let (_, queries) = read_fvecs(&data("query.fvecs"));
+    let (d, base) = read_fvecs(data("base.fvecs")).unwrap();
+    let (_, queries) = read_fvecs(data("query.fvecs")).unwrap();
     let n = base.len() / d;
     let keys: Vec<u64> = (0..n as u64).map(scrambled_key).collect();
     let dir = tempfile::tempdir().unwrap();

@@ -31,10 +31,6 @@ fn opts(durability: Durability) -> CollectionOptions {
     }
 }
 
-fn vec_of(rng: &mut Rng) -> Vec<f32> {
-    (0..D).map(|_| rng.unit()).collect()
-}
-
 const MODES: [Durability; 2] = [
     Durability::Always,
     Durability::Group {
@@ -62,7 +58,7 @@ fn acknowledged_changes_are_replayed_after_a_drop_without_commit() {
         let c = Collection::create(&path, D, Metric::L2, opts(mode)).unwrap();
         // Committed rows, then pending changes of every kind on top.
         for k in 0..50u64 {
-            let v = vec_of(&mut rng);
+            let v = rng.vec(D);
             c.add(k, &v).unwrap();
             model.insert(k, v);
         }
@@ -74,7 +70,7 @@ fn acknowledged_changes_are_replayed_after_a_drop_without_commit() {
             model.insert(*k, v.to_vec());
         }
         for k in [3u64, 7, 120, 121] {
-            let v = vec_of(&mut rng); // replacements of committed and pending keys
+            let v = rng.vec(D); // replacements of committed and pending keys
             c.add(k, &v).unwrap();
             model.insert(k, v);
         }
@@ -390,9 +386,7 @@ fn the_cli_folds_a_log_into_the_file() {
     c.add(10, &[1.0; D]).unwrap();
     drop(c);
     let input = dir.path().join("one.fvecs");
-    let mut f = (D as i32).to_le_bytes().to_vec();
-    (0..D).for_each(|_| f.extend(2.0f32.to_le_bytes()));
-    std::fs::write(&input, f).unwrap();
+    common::write_fvecs(&input, D, &[2.0; D]).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_vecmatch"))
         .arg("add")
         .arg(&path)

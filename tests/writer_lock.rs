@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Rng;
 use vecmatch::{Collection, CollectionOptions, Error, Gallery, GalleryBuilder, Metric};
 
 const D: usize = 32;
@@ -24,8 +23,7 @@ fn s(p: &Path) -> &str {
 
 /// A gallery of `n` random rows, keys `0..n`.
 fn gallery(dir: &Path, n: usize) -> PathBuf {
-    let mut rng = Rng::new(11);
-    let v: Vec<f32> = (0..n * D).map(|_| rng.unit()).collect();
+    let v = common::vecs(n, D, 11);
     let keys: Vec<u64> = (0..n as u64).collect();
     let mut b = GalleryBuilder::new(D, Metric::L2).unwrap();
     b.add_batch(&keys, &v).unwrap();
@@ -36,16 +34,8 @@ fn gallery(dir: &Path, n: usize) -> PathBuf {
 
 /// Writes `keys.len()` random rows as .fvecs and the keys as text; returns both paths.
 fn batch(dir: &Path, name: &str, keys: &[u64], seed: u64) -> (PathBuf, PathBuf) {
-    let mut rng = Rng::new(seed);
-    let mut b = Vec::new();
-    for _ in keys {
-        b.extend_from_slice(&(D as i32).to_le_bytes());
-        for _ in 0..D {
-            b.extend_from_slice(&rng.unit().to_le_bytes());
-        }
-    }
     let v = dir.join(format!("{name}.fvecs"));
-    std::fs::write(&v, b).unwrap();
+    common::write_fvecs(&v, D, &common::vecs(keys.len(), D, seed)).unwrap();
     let k = dir.join(format!("{name}.txt"));
     let text: String = keys.iter().map(|k| format!("{k}\n")).collect();
     std::fs::write(&k, text).unwrap();

@@ -1,79 +1,24 @@
-//! Shared helpers for integration tests: TEXMEX readers, the shipped dataset, small
-//! deterministic galleries and a brute-force `f64` oracle.
+//! Shared helpers for integration tests: small deterministic galleries, a brute-force
+//! `f64` oracle, and (re-exported) the readers, writers and generators of `tests/support`
+//! that benches and examples share.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
+#[path = "../support/mod.rs"]
+mod support;
+pub use support::*;
+
 use vecmatch::{Gallery, GalleryBuilder, Hit, KeyFilter, Metric, SearchParams};
-
-/// Path of a file of the shipped dataset.
-pub fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data/minilm-5k")
-        .join(name)
-}
-
-/// Reads `.fvecs`/`.ivecs` as (dims, raw 4-byte values), checking every row's header.
-fn read_xvecs(path: &Path) -> (usize, Vec<[u8; 4]>) {
-    let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert!(b.len() >= 4, "{}: empty", path.display());
-    let d = i32::from_le_bytes(b[..4].try_into().unwrap());
-    let d = usize::try_from(d).unwrap();
-    let row = 4 * (d + 1);
-    assert_eq!(b.len() % row, 0, "{}: ragged file", path.display());
-    let mut vals = Vec::with_capacity(b.len() / row * d);
-    for r in b.chunks_exact(row) {
-        assert_eq!(i32::from_le_bytes(r[..4].try_into().unwrap()) as usize, d);
-        vals.extend(
-            r[4..]
-                .chunks_exact(4)
-                .map(|c| <[u8; 4]>::try_from(c).unwrap()),
-        );
-    }
-    (d, vals)
-}
-
-/// `.fvecs`: (dims, row-major values).
-pub fn read_fvecs(path: &Path) -> (usize, Vec<f32>) {
-    let (d, v) = read_xvecs(path);
-    (d, v.into_iter().map(f32::from_le_bytes).collect())
-}
-
-/// `.ivecs`: (values per row, row-major values).
-pub fn read_ivecs(path: &Path) -> (usize, Vec<i32>) {
-    let (d, v) = read_xvecs(path);
-    (d, v.into_iter().map(i32::from_le_bytes).collect())
-}
 
 /// The shipped base vectors (5,000 × 384) with keys = row numbers.
 pub fn builder(metric: Metric) -> GalleryBuilder {
-    let (d, v) = read_fvecs(&data("base.fvecs"));
+    let (d, v) = read_fvecs(data("base.fvecs")).unwrap();
     assert_eq!((d, v.len() / d), (384, 5000));
     let mut b = GalleryBuilder::new(d, metric).unwrap();
     let keys: Vec<u64> = (0..(v.len() / d) as u64).collect();
     b.add_batch(&keys, &v).unwrap();
     b
-}
-
-/// xorshift64: a tiny deterministic generator for test data.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed ^ 0x9E37_79B9_7F4A_7C15 | 1)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    /// Uniform in [-0.5, 0.5).
-    pub fn unit(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-    }
 }
 
 /// A bijective scramble of `row`, so keys are neither sorted nor contiguous and the key
@@ -89,8 +34,7 @@ pub fn scrambled_key(row: u64) -> u64 {
 /// Returns the path and the keys by row.
 pub fn small_file(dir: &Path, n: usize, d: usize, metric: Metric) -> (PathBuf, Vec<u64>) {
     let mut b = GalleryBuilder::new(d, metric).unwrap();
-    let mut rng = Rng::new(7);
-    let v: Vec<f32> = (0..n * d).map(|_| rng.unit()).collect();
+    let v = vecs(n, d, 7);
     let keys: Vec<u64> = (0..n as u64).map(scrambled_key).collect();
     b.add_batch(&keys, &v).unwrap();
     let path = dir.join("small.vmg");
