@@ -7,6 +7,8 @@
  */
 #define _GNU_SOURCE /* memmem, mkdtemp */
 #include "vecmatch.h"
+#include "check.h"
+#include "data.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -14,71 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures = 0;
-static int checks = 0;
-
-#define CHECK(cond)                                                                      \
-    do {                                                                                 \
-        checks++;                                                                        \
-        if (!(cond)) {                                                                   \
-            failures++;                                                                  \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);     \
-        }                                                                                \
-    } while (0)
-
-#define CHECK_STATUS(call, want)                                                         \
-    do {                                                                                 \
-        vecmatch_status got_ = (call);                                                   \
-        checks++;                                                                        \
-        if (got_ != (want)) {                                                            \
-            failures++;                                                                  \
-            fprintf(stderr, "%s:%d: %s returned %d (%s), wanted %d; message: %s\n",      \
-                    __FILE__, __LINE__, #call, (int)got_, vecmatch_status_str(got_),     \
-                    (int)(want), vecmatch_last_error_message());                         \
-        }                                                                                \
-    } while (0)
-
-#define CHECK_OK(call) CHECK_STATUS(call, VECMATCH_OK)
-
-static size_t read_fvecs(const char *path, size_t max_rows, size_t *dims, float **out) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        perror(path);
-        exit(2);
-    }
-    int32_t d = 0;
-    size_t rows = 0;
-    float *data = NULL;
-    while (rows < max_rows && fread(&d, sizeof d, 1, f) == 1 && d > 0) {
-        data = realloc(data, (rows + 1) * (size_t)d * sizeof(float));
-        if (!data || fread(data + rows * (size_t)d, sizeof(float), (size_t)d, f) != (size_t)d) {
-            fprintf(stderr, "%s: short read\n", path);
-            exit(2);
-        }
-        rows++;
-    }
-    fclose(f);
-    *dims = (size_t)d;
-    *out = data;
-    return rows;
-}
-
-static unsigned char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t)n);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
 
 /* Whether `hits` contains `key`. */
 static int has_key(const uint64_t *keys, size_t n, uint64_t key) {
@@ -490,6 +427,5 @@ int main(int argc, char **argv) {
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", dir);
-    printf("%d checks, %d failures\n", checks, failures);
-    return failures == 0 ? 0 : 1;
+    return check_report("test_collection");
 }

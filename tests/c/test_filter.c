@@ -9,60 +9,13 @@
  */
 #define _GNU_SOURCE /* mkdtemp */
 #include "vecmatch.h"
+#include "check.h"
+#include "data.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures = 0;
-static int checks = 0;
-
-#define CHECK(cond)                                                                      \
-    do {                                                                                 \
-        checks++;                                                                        \
-        if (!(cond)) {                                                                   \
-            failures++;                                                                  \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);     \
-        }                                                                                \
-    } while (0)
-
-#define CHECK_STATUS(call, want)                                                         \
-    do {                                                                                 \
-        vecmatch_status got_ = (call);                                                   \
-        checks++;                                                                        \
-        if (got_ != (want)) {                                                            \
-            failures++;                                                                  \
-            fprintf(stderr, "%s:%d: %s returned %d (%s), wanted %d; message: %s\n",      \
-                    __FILE__, __LINE__, #call, (int)got_, vecmatch_status_str(got_),     \
-                    (int)(want), vecmatch_last_error_message());                         \
-        }                                                                                \
-    } while (0)
-
-#define CHECK_OK(call) CHECK_STATUS(call, VECMATCH_OK)
-
-static size_t read_fvecs(const char *path, size_t max_rows, size_t *dims, float **out) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        perror(path);
-        exit(2);
-    }
-    int32_t d = 0;
-    size_t rows = 0;
-    float *data = NULL;
-    while (rows < max_rows && fread(&d, sizeof d, 1, f) == 1 && d > 0) {
-        data = realloc(data, (rows + 1) * (size_t)d * sizeof(float));
-        if (!data || fread(data + rows * (size_t)d, sizeof(float), (size_t)d, f) != (size_t)d) {
-            fprintf(stderr, "%s: short read\n", path);
-            exit(2);
-        }
-        rows++;
-    }
-    fclose(f);
-    *dims = (size_t)d;
-    *out = data;
-    return rows;
-}
 
 /* Row r carries label r % 10, and label 100 when r % 7 == 0. Keys are rows + 1000. */
 static size_t row_labels(size_t r, uint32_t out[2]) {
@@ -269,6 +222,5 @@ int main(int argc, char **argv) {
     vecmatch_filter_free(NULL);
     free(queries);
     free(base);
-    printf("test_filter: %d checks, %d failures\n", checks, failures);
-    return failures == 0 ? 0 : 1;
+    return check_report("test_filter");
 }

@@ -9,6 +9,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "vecmatch.h"
+#include "check.h"
+#include "data.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -16,67 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures = 0;
-static int checks = 0;
-
-#define CHECK(cond)                                                                      \
-    do {                                                                                 \
-        checks++;                                                                        \
-        if (!(cond)) {                                                                   \
-            failures++;                                                                  \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);     \
-        }                                                                                \
-    } while (0)
-
-#define CHECK_STATUS(call, want)                                                         \
-    do {                                                                                 \
-        vecmatch_status got_ = (call);                                                   \
-        checks++;                                                                        \
-        if (got_ != (want)) {                                                            \
-            failures++;                                                                  \
-            fprintf(stderr, "%s:%d: %s returned %d (%s), wanted %d; message: %s\n",      \
-                    __FILE__, __LINE__, #call, (int)got_, vecmatch_status_str(got_),     \
-                    (int)(want), vecmatch_last_error_message());                         \
-        } else if ((want) != VECMATCH_OK && vecmatch_last_error_message()[0] == '\0') {  \
-            failures++;                                                                  \
-            fprintf(stderr, "%s:%d: %s failed without a message\n", __FILE__, __LINE__,  \
-                    #call);                                                              \
-        }                                                                                \
-    } while (0)
-
-#define CHECK_OK(call) CHECK_STATUS(call, VECMATCH_OK)
-
 #define SHARDS 3
 #define K 10
-
-static size_t read_fvecs(const char *path, size_t max_rows, size_t *dims, float **out) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        perror(path);
-        exit(2);
-    }
-    int32_t d = 0;
-    size_t rows = 0;
-    float *data = NULL;
-    while (rows < max_rows && fread(&d, sizeof d, 1, f) == 1) {
-        if (d <= 0 || d > 65536) {
-            fprintf(stderr, "%s: bad dimension %d\n", path, d);
-            exit(2);
-        }
-        float *grown = realloc(data, (rows + 1) * (size_t)d * sizeof(float));
-        if (!grown) exit(2);
-        data = grown;
-        if (fread(data + rows * (size_t)d, sizeof(float), (size_t)d, f) != (size_t)d) {
-            fprintf(stderr, "%s: short read\n", path);
-            exit(2);
-        }
-        rows++;
-    }
-    fclose(f);
-    *dims = (size_t)d;
-    *out = data;
-    return rows;
-}
 
 static char tmpdir[256];
 static char shard_paths[SHARDS][512];
@@ -332,6 +275,5 @@ int main(int argc, char **argv) {
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
-    printf("%d checks, %d failures\n", checks, failures);
-    return failures == 0 ? 0 : 1;
+    return check_report("test_shards");
 }
