@@ -8,7 +8,7 @@ use super::boundary::{self, Failure};
 use super::params::{MetricArg, vecmatch_hnsw_params, vecmatch_metric, vecmatch_search_params};
 use super::search;
 use super::status::vecmatch_status;
-use crate::{Collection, CollectionOptions, CommitReport};
+use crate::{Collection, CollectionOptions, CommitReport, Hit, Result, SearchParams};
 
 /// A mutable collection (opaque). Every function may be called from any number of threads
 /// at once on the same handle: searches and lookups never block; adds and deletes are
@@ -17,6 +17,22 @@ use crate::{Collection, CollectionOptions, CommitReport};
 /// `vecmatch_collection_set_durability` turned the write-ahead log on.
 pub struct vecmatch_collection {
     pub(crate) inner: Collection,
+}
+
+impl search::Searchable for vecmatch_collection {
+    const ARG: &'static str = "collection";
+
+    fn dims(&self) -> usize {
+        self.inner.dims()
+    }
+
+    fn search(&self, query: &[f32], params: &SearchParams<'_>) -> Result<Vec<Hit>> {
+        self.inner.search(query, params)
+    }
+
+    fn search_batch(&self, queries: &[f32], params: &SearchParams<'_>) -> Result<Vec<Vec<Hit>>> {
+        self.inner.search_batch(queries, params)
+    }
 }
 
 /// Options for opening or creating a collection. Start from
@@ -481,21 +497,9 @@ pub unsafe extern "C" fn vecmatch_collection_search(
     capacity: usize,
     out_len: *mut usize,
 ) -> vecmatch_status {
-    boundary::status(|| {
-        // SAFETY: NULL or a live handle (the contract).
-        let c = unsafe { args::handle(collection, "collection") }?;
-        let out = search::Out {
-            keys,
-            distances,
-            capacity,
-        };
-        // SAFETY: the contract on the query, params and output buffers.
-        unsafe {
-            search::one(query, dims, params, out, out_len, |q, p| {
-                c.inner.search(q, p)
-            })
-        }
-    })
+    let out = search::Out::new(keys, distances, capacity, out_len);
+    // SAFETY: this function's contract is that of `search::search_one`.
+    unsafe { search::search_one(collection, query, dims, params, out) }
 }
 
 /// Searches `n_queries` row-major queries at once; arguments and results as
@@ -516,25 +520,8 @@ pub unsafe extern "C" fn vecmatch_collection_search_batch(
     capacity: usize,
     out_lens: *mut usize,
 ) -> vecmatch_status {
-    boundary::status(|| {
-        // SAFETY: NULL or a live handle (the contract).
-        let c = unsafe { args::handle(collection, "collection") }?;
-        let batch = search::Batch {
-            queries,
-            n_queries,
-            dims,
-            expected_dims: c.inner.dims(),
-        };
-        let out = search::Out {
-            keys,
-            distances,
-            capacity,
-        };
-        // SAFETY: the contract on the queries, params and output buffers.
-        unsafe {
-            search::many(batch, params, out, out_lens, |q, p| {
-                c.inner.search_batch(q, p)
-            })
-        }
-    })
+    let batch = search::Batch::new(queries, n_queries, dims);
+    let out = search::Out::new(keys, distances, capacity, out_lens);
+    // SAFETY: this function's contract is that of `search::search_many`.
+    unsafe { search::search_many(collection, batch, params, out) }
 }

@@ -303,23 +303,15 @@ pub unsafe extern "C" fn vecmatch_gallery_search_filtered(
     capacity: usize,
     out_len: *mut usize,
 ) -> vecmatch_status {
-    boundary::status(|| {
-        // SAFETY: NULL or a live handle (the contract).
-        let g = unsafe { args::handle(gallery, "gallery") }?;
-        // SAFETY: NULL or a live handle (the contract).
-        let f = unsafe { args::handle(filter, "filter") }?;
-        let out = search::Out {
-            keys,
-            distances,
-            capacity,
-        };
-        // SAFETY: the contract on the query, params and output buffers.
-        unsafe {
-            search::one(query, dims, params, out, out_len, |q, p| {
-                g.inner.search_filtered(q, &f.filter(), p)
-            })
-        }
-    })
+    let out = search::Out::new(keys, distances, capacity, out_len);
+    // SAFETY: NULL or a live handle (the contract).
+    let filter = || unsafe { args::handle(filter, "filter") };
+    // SAFETY: this function's contract is that of `search::search_one_with`.
+    unsafe {
+        search::search_one_with(gallery, filter, query, dims, params, out, |g, f, q, p| {
+            g.inner.search_filtered(q, &f.filter(), p)
+        })
+    }
 }
 
 /// `vecmatch_gallery_search_batch` with filters: `n_filters` handles, 1 for every query
@@ -342,30 +334,17 @@ pub unsafe extern "C" fn vecmatch_gallery_search_batch_filtered(
     capacity: usize,
     out_lens: *mut usize,
 ) -> vecmatch_status {
-    boundary::status(|| {
-        // SAFETY: NULL or a live handle (the contract).
-        let g = unsafe { args::handle(gallery, "gallery") }?;
-        // SAFETY: the contract on the filter list.
-        let handles = unsafe { filter_list(filters, n_filters) }?;
-        let batch = search::Batch {
-            queries,
-            n_queries,
-            dims,
-            expected_dims: g.inner.dims(),
-        };
-        let out = search::Out {
-            keys,
-            distances,
-            capacity,
-        };
-        // SAFETY: the contract on the queries, params and output buffers.
-        unsafe {
-            search::many(batch, params, out, out_lens, |q, p| {
-                let fs: Vec<Filter<'_>> = handles.iter().map(|h| h.filter()).collect();
-                g.inner.search_batch_filtered(q, &fs, p)
-            })
-        }
-    })
+    let batch = search::Batch::new(queries, n_queries, dims);
+    let out = search::Out::new(keys, distances, capacity, out_lens);
+    // SAFETY: the contract on the filter list.
+    let filters = || unsafe { filter_list(filters, n_filters) };
+    // SAFETY: this function's contract is that of `search::search_many_with`.
+    unsafe {
+        search::search_many_with(gallery, filters, batch, params, out, |g, handles, q, p| {
+            let fs: Vec<Filter<'_>> = handles.iter().map(|h| h.filter()).collect();
+            g.inner.search_batch_filtered(q, &fs, p)
+        })
+    }
 }
 
 /// `vecmatch_collection_search` over the live rows `filter` admits, committed and
@@ -386,23 +365,21 @@ pub unsafe extern "C" fn vecmatch_collection_search_filtered(
     capacity: usize,
     out_len: *mut usize,
 ) -> vecmatch_status {
-    boundary::status(|| {
-        // SAFETY: NULL or a live handle (the contract).
-        let c = unsafe { args::handle(collection, "collection") }?;
-        // SAFETY: NULL or a live handle (the contract).
-        let f = unsafe { args::handle(filter, "filter") }?;
-        let out = search::Out {
-            keys,
-            distances,
-            capacity,
-        };
-        // SAFETY: the contract on the query, params and output buffers.
-        unsafe {
-            search::one(query, dims, params, out, out_len, |q, p| {
-                c.inner.search_filtered(q, &f.filter(), p)
-            })
-        }
-    })
+    let out = search::Out::new(keys, distances, capacity, out_len);
+    // SAFETY: NULL or a live handle (the contract).
+    let filter = || unsafe { args::handle(filter, "filter") };
+    // SAFETY: this function's contract is that of `search::search_one_with`.
+    unsafe {
+        search::search_one_with(
+            collection,
+            filter,
+            query,
+            dims,
+            params,
+            out,
+            |c, f, q, p| c.inner.search_filtered(q, &f.filter(), p),
+        )
+    }
 }
 
 /// `vecmatch_collection_search_batch` with filters, as
@@ -424,30 +401,24 @@ pub unsafe extern "C" fn vecmatch_collection_search_batch_filtered(
     capacity: usize,
     out_lens: *mut usize,
 ) -> vecmatch_status {
-    boundary::status(|| {
-        // SAFETY: NULL or a live handle (the contract).
-        let c = unsafe { args::handle(collection, "collection") }?;
-        // SAFETY: the contract on the filter list.
-        let handles = unsafe { filter_list(filters, n_filters) }?;
-        let batch = search::Batch {
-            queries,
-            n_queries,
-            dims,
-            expected_dims: c.inner.dims(),
-        };
-        let out = search::Out {
-            keys,
-            distances,
-            capacity,
-        };
-        // SAFETY: the contract on the queries, params and output buffers.
-        unsafe {
-            search::many(batch, params, out, out_lens, |q, p| {
+    let batch = search::Batch::new(queries, n_queries, dims);
+    let out = search::Out::new(keys, distances, capacity, out_lens);
+    // SAFETY: the contract on the filter list.
+    let filters = || unsafe { filter_list(filters, n_filters) };
+    // SAFETY: this function's contract is that of `search::search_many_with`.
+    unsafe {
+        search::search_many_with(
+            collection,
+            filters,
+            batch,
+            params,
+            out,
+            |c, handles, q, p| {
                 let fs: Vec<Filter<'_>> = handles.iter().map(|h| h.filter()).collect();
                 c.inner.search_batch_filtered(q, &fs, p)
-            })
-        }
-    })
+            },
+        )
+    }
 }
 
 /// `vecmatch_builder_add` of a row carrying `n_labels` labels (any order; duplicates

@@ -7,12 +7,28 @@ use super::boundary::{self, Failure};
 use super::params::{vecmatch_element_type, vecmatch_metric, vecmatch_search_params};
 use super::search;
 use super::status::vecmatch_status;
-use crate::Gallery;
+use crate::{Gallery, Hit, Result, SearchParams};
 
 /// An open gallery (opaque). Read-only: every function taking a `const vecmatch_gallery *`
 /// may be called from any number of threads at once on the same handle.
 pub struct vecmatch_gallery {
     pub(crate) inner: Gallery,
+}
+
+impl search::Searchable for vecmatch_gallery {
+    const ARG: &'static str = "gallery";
+
+    fn dims(&self) -> usize {
+        self.inner.dims()
+    }
+
+    fn search(&self, query: &[f32], params: &SearchParams<'_>) -> Result<Vec<Hit>> {
+        self.inner.search(query, params)
+    }
+
+    fn search_batch(&self, queries: &[f32], params: &SearchParams<'_>) -> Result<Vec<Vec<Hit>>> {
+        self.inner.search_batch(queries, params)
+    }
 }
 
 /// Boxes a gallery into a handle.
@@ -253,21 +269,9 @@ pub unsafe extern "C" fn vecmatch_gallery_search(
     capacity: usize,
     out_len: *mut usize,
 ) -> vecmatch_status {
-    boundary::status(|| {
-        // SAFETY: NULL or a live handle (the contract).
-        let g = unsafe { args::handle(gallery, "gallery") }?;
-        let out = search::Out {
-            keys,
-            distances,
-            capacity,
-        };
-        // SAFETY: the contract on the query, params and output buffers.
-        unsafe {
-            search::one(query, dims, params, out, out_len, |q, p| {
-                g.inner.search(q, p)
-            })
-        }
-    })
+    let out = search::Out::new(keys, distances, capacity, out_len);
+    // SAFETY: this function's contract is that of `search::search_one`.
+    unsafe { search::search_one(gallery, query, dims, params, out) }
 }
 
 /// Searches `n_queries` queries of `dims` floats each, stored row-major in `queries`
@@ -295,25 +299,8 @@ pub unsafe extern "C" fn vecmatch_gallery_search_batch(
     capacity: usize,
     out_lens: *mut usize,
 ) -> vecmatch_status {
-    boundary::status(|| {
-        // SAFETY: NULL or a live handle (the contract).
-        let g = unsafe { args::handle(gallery, "gallery") }?;
-        let batch = search::Batch {
-            queries,
-            n_queries,
-            dims,
-            expected_dims: g.inner.dims(),
-        };
-        let out = search::Out {
-            keys,
-            distances,
-            capacity,
-        };
-        // SAFETY: the contract on the queries, params and output buffers.
-        unsafe {
-            search::many(batch, params, out, out_lens, |q, p| {
-                g.inner.search_batch(q, p)
-            })
-        }
-    })
+    let batch = search::Batch::new(queries, n_queries, dims);
+    let out = search::Out::new(keys, distances, capacity, out_lens);
+    // SAFETY: this function's contract is that of `search::search_many`.
+    unsafe { search::search_many(gallery, batch, params, out) }
 }

@@ -1,9 +1,11 @@
-//! The search plumbing shared by every searchable handle (gallery, collection): reading
-//! the query and params from C, checking the caller's buffers, and copying hits into them
-//! only once the search succeeded.
+//! The search plumbing shared by every searchable handle (gallery, collection, shard
+//! set): each search export is one call to [`search_one`] or [`search_many`] (with a
+//! filter: [`search_one_with`], [`search_many_with`]), which check the handle, read the
+//! query and params from C, check the caller's buffers, and copy hits into them only once
+//! the search succeeded.
 
 use super::args;
-use super::boundary::Failure;
+use super::boundary::{self, Failure};
 use super::params::vecmatch_search_params;
 use super::status::vecmatch_status;
 use crate::{Hit, Result, SearchParams};
@@ -11,20 +13,153 @@ use crate::{Hit, Result, SearchParams};
 /// Key written to unused result slots of a batch search.
 pub const VECMATCH_NO_KEY: u64 = u64::MAX;
 
-/// The caller's result buffers: `keys` and (optional) `distances`, `capacity` each.
-pub(crate) struct Out {
-    pub(crate) keys: *mut u64,
-    pub(crate) distances: *mut f32,
-    pub(crate) capacity: usize,
+/// A handle the search exports search: gallery, collection, shard set.
+pub(crate) trait Searchable {
+    /// The handle's argument name, for messages ("gallery", …).
+    const ARG: &'static str;
+    /// The dimensions of its vectors.
+    fn dims(&self) -> usize;
+    /// One query, no filter beyond the params.
+    fn search(&self, query: &[f32], params: &SearchParams<'_>) -> Result<Vec<Hit>>;
+    /// Row-major queries, no filter beyond the params.
+    fn search_batch(&self, queries: &[f32], params: &SearchParams<'_>) -> Result<Vec<Vec<Hit>>>;
 }
 
-/// A batch of row-major queries.
+/// The caller's result buffers: `keys` and (optional) `distances`, `capacity` each, and
+/// the hit counts `lens` (one per query).
+pub(crate) struct Out {
+    keys: *mut u64,
+    distances: *mut f32,
+    capacity: usize,
+    lens: *mut usize,
+}
+
+impl Out {
+    /// The buffers as the export received them (not checked yet).
+    pub(crate) fn new(
+        keys: *mut u64,
+        distances: *mut f32,
+        capacity: usize,
+        lens: *mut usize,
+    ) -> Out {
+        Out {
+            keys,
+            distances,
+            capacity,
+            lens,
+        }
+    }
+}
+
+/// A batch of `n_queries` row-major queries of `dims` floats, as the export received it.
 pub(crate) struct Batch {
-    pub(crate) queries: *const f32,
-    pub(crate) n_queries: usize,
-    pub(crate) dims: usize,
-    /// The dimensions of the handle searched.
-    pub(crate) expected_dims: usize,
+    queries: *const f32,
+    n_queries: usize,
+    dims: usize,
+}
+
+impl Batch {
+    /// The queries as the export received them (not checked yet).
+    pub(crate) fn new(queries: *const f32, n_queries: usize, dims: usize) -> Batch {
+        Batch {
+            queries,
+            n_queries,
+            dims,
+        }
+    }
+}
+
+/// The body of a single-query search export: [`search_one_with`] without a filter.
+///
+/// # Safety
+/// As [`search_one_with`].
+pub(crate) unsafe fn search_one<H: Searchable>(
+    handle: *const H,
+    query: *const f32,
+    dims: usize,
+    params: *const vecmatch_search_params,
+    out: Out,
+) -> vecmatch_status {
+    let none = || Ok(());
+    // SAFETY: the caller's contract.
+    unsafe {
+        search_one_with(handle, none, query, dims, params, out, |h, (), q, p| {
+            h.search(q, p)
+        })
+    }
+}
+
+/// The body of a batch search export: [`search_many_with`] without filters.
+///
+/// # Safety
+/// As [`search_many_with`].
+pub(crate) unsafe fn search_many<H: Searchable>(
+    handle: *const H,
+    batch: Batch,
+    params: *const vecmatch_search_params,
+    out: Out,
+) -> vecmatch_status {
+    let none = || Ok(());
+    // SAFETY: the caller's contract.
+    unsafe {
+        search_many_with(handle, none, batch, params, out, |h, (), q, p| {
+            h.search_batch(q, p)
+        })
+    }
+}
+
+/// The body of every single-query search export, inside the panic boundary: checks
+/// `handle`, then runs `extra` (which checks further arguments, e.g. a filter handle, and
+/// gives what `search` needs of them), then checks the query, params and buffers; runs
+/// `search`, and writes the hits and `*out.lens` only if it succeeded.
+///
+/// # Safety
+/// `handle` NULL or a live handle; `query` NULL or `dims` readable floats; `params` NULL
+/// or a valid struct whose key lists hold their lengths; `out.keys` and (if not NULL)
+/// `out.distances` valid for `out.capacity` writes; `out.lens` NULL or valid for one write.
+pub(crate) unsafe fn search_one_with<H: Searchable, X>(
+    handle: *const H,
+    extra: impl FnOnce() -> Result<X, Failure>,
+    query: *const f32,
+    dims: usize,
+    params: *const vecmatch_search_params,
+    out: Out,
+    search: impl FnOnce(&H, X, &[f32], &SearchParams<'_>) -> Result<Vec<Hit>>,
+) -> vecmatch_status {
+    boundary::status(|| {
+        // SAFETY: NULL or a live handle (the contract).
+        let h = unsafe { args::handle(handle, H::ARG) }?;
+        let x = extra()?;
+        // SAFETY: the contract on the query, params and output buffers.
+        unsafe { run_one(query, dims, params, out, |q, p| search(h, x, q, p)) }
+    })
+}
+
+/// The body of every batch search export, inside the panic boundary: checks `handle`,
+/// then runs `extra` (as in [`search_one_with`]), then checks the queries (`batch.dims`
+/// must be the handle's), params and buffers; runs `search`, and writes row `i` of `k`
+/// hits and `out.lens[i]` only if it succeeded.
+///
+/// # Safety
+/// `handle` NULL or a live handle; `batch.queries` NULL or `n_queries × dims` readable
+/// floats; `params` NULL or a valid struct whose key lists hold their lengths; `out.keys`
+/// and (if not NULL) `out.distances` valid for `out.capacity` writes; `out.lens` NULL or
+/// valid for `n_queries` writes.
+pub(crate) unsafe fn search_many_with<H: Searchable, X>(
+    handle: *const H,
+    extra: impl FnOnce() -> Result<X, Failure>,
+    batch: Batch,
+    params: *const vecmatch_search_params,
+    out: Out,
+    search: impl FnOnce(&H, X, &[f32], &SearchParams<'_>) -> Result<Vec<Vec<Hit>>>,
+) -> vecmatch_status {
+    boundary::status(|| {
+        // SAFETY: NULL or a live handle (the contract).
+        let h = unsafe { args::handle(handle, H::ARG) }?;
+        let x = extra()?;
+        // SAFETY: the contract on the queries, params and output buffers.
+        unsafe { run_many(batch, h.dims(), params, out, |q, p| search(h, x, q, p)) }
+    })
 }
 
 pub(crate) fn too_small(name: &str, needed: usize, capacity: usize) -> Failure {
@@ -79,19 +214,18 @@ fn write_hits(hits: &[Hit], keys: &mut [u64], distances: Option<&mut [f32]>) {
     }
 }
 
-/// One query: checks every argument, runs `search`, then writes the hits and `*out_len`.
+/// One query: checks every argument, runs `search`, then writes the hits and `*out.lens`.
 ///
 /// # Safety
-/// `query` NULL or `dims` readable floats; `params` NULL or a valid struct; the output
-/// buffers as in [`Out`]; `out_len` NULL or valid for one write.
-pub(crate) unsafe fn one(
+/// As [`search_one_with`].
+unsafe fn run_one(
     query: *const f32,
     dims: usize,
     params: *const vecmatch_search_params,
     out: Out,
-    out_len: *mut usize,
     search: impl FnOnce(&[f32], &SearchParams<'_>) -> Result<Vec<Hit>>,
 ) -> Result<(), Failure> {
+    let out_len = out.lens;
     if query.is_null() {
         return Err(Failure::null("query"));
     }
@@ -111,20 +245,20 @@ pub(crate) unsafe fn one(
     unsafe { args::write_out(out_len, hits.len(), "out_len") }
 }
 
-/// A batch: checks every argument, runs `search` on all queries, then writes row `i` of
-/// `k` hits (padded with `VECMATCH_NO_KEY` / `INFINITY`) and `out_lens[i]`.
+/// A batch: checks every argument (`expected_dims`: the handle's), runs `search` on all
+/// queries, then writes row `i` of `k` hits (padded with `VECMATCH_NO_KEY` / `INFINITY`)
+/// and `out.lens[i]`.
 ///
 /// # Safety
-/// `batch.queries` NULL or `n_queries × dims` readable floats; `params` NULL or a valid
-/// struct; the output buffers as in [`Out`]; `out_lens` NULL or valid for `n_queries`
-/// writes.
-pub(crate) unsafe fn many(
+/// As [`search_many_with`].
+unsafe fn run_many(
     batch: Batch,
+    expected_dims: usize,
     params: *const vecmatch_search_params,
     out: Out,
-    out_lens: *mut usize,
     search: impl FnOnce(&[f32], &SearchParams<'_>) -> Result<Vec<Vec<Hit>>>,
 ) -> Result<(), Failure> {
+    let out_lens = out.lens;
     if batch.queries.is_null() {
         return Err(Failure::null("queries"));
     }
@@ -138,9 +272,9 @@ pub(crate) unsafe fn many(
     if n == 0 {
         return Err(Failure::invalid("n_queries is 0"));
     }
-    if batch.dims != batch.expected_dims {
+    if batch.dims != expected_dims {
         return Err(crate::Error::DimensionMismatch {
-            expected: batch.expected_dims,
+            expected: expected_dims,
             found: batch.dims,
         }
         .into());

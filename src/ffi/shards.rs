@@ -7,13 +7,29 @@ use super::boundary::{self, Failure};
 use super::params::vecmatch_search_params;
 use super::search;
 use super::status::vecmatch_status;
-use crate::ShardSet;
+use crate::{Hit, Result, SearchParams, ShardSet};
 
 /// An open set of gallery shards (opaque). Read-only: every function taking a
 /// `const vecmatch_shards *` may be called from any number of threads at once on the same
 /// handle.
 pub struct vecmatch_shards {
     inner: ShardSet,
+}
+
+impl search::Searchable for vecmatch_shards {
+    const ARG: &'static str = "shards";
+
+    fn dims(&self) -> usize {
+        self.inner.dims()
+    }
+
+    fn search(&self, query: &[f32], params: &SearchParams<'_>) -> Result<Vec<Hit>> {
+        self.inner.search(query, params)
+    }
+
+    fn search_batch(&self, queries: &[f32], params: &SearchParams<'_>) -> Result<Vec<Vec<Hit>>> {
+        self.inner.search_batch(queries, params)
+    }
 }
 
 /// Opens the `n` gallery files `paths[0..n]` as one shard set (each by memory map, O(1)).
@@ -145,21 +161,9 @@ pub unsafe extern "C" fn vecmatch_shards_search(
     capacity: usize,
     out_len: *mut usize,
 ) -> vecmatch_status {
-    boundary::status(|| {
-        // SAFETY: NULL or a live handle (the contract).
-        let s = unsafe { args::handle(shards, "shards") }?;
-        let out = search::Out {
-            keys,
-            distances,
-            capacity,
-        };
-        // SAFETY: the contract on the query, params and output buffers.
-        unsafe {
-            search::one(query, dims, params, out, out_len, |q, p| {
-                s.inner.search(q, p)
-            })
-        }
-    })
+    let out = search::Out::new(keys, distances, capacity, out_len);
+    // SAFETY: this function's contract is that of `search::search_one`.
+    unsafe { search::search_one(shards, query, dims, params, out) }
 }
 
 /// Searches `n_queries` row-major queries over every shard, as
@@ -180,25 +184,8 @@ pub unsafe extern "C" fn vecmatch_shards_search_batch(
     capacity: usize,
     out_lens: *mut usize,
 ) -> vecmatch_status {
-    boundary::status(|| {
-        // SAFETY: NULL or a live handle (the contract).
-        let s = unsafe { args::handle(shards, "shards") }?;
-        let batch = search::Batch {
-            queries,
-            n_queries,
-            dims,
-            expected_dims: s.inner.dims(),
-        };
-        let out = search::Out {
-            keys,
-            distances,
-            capacity,
-        };
-        // SAFETY: the contract on the queries, params and output buffers.
-        unsafe {
-            search::many(batch, params, out, out_lens, |q, p| {
-                s.inner.search_batch(q, p)
-            })
-        }
-    })
+    let batch = search::Batch::new(queries, n_queries, dims);
+    let out = search::Out::new(keys, distances, capacity, out_lens);
+    // SAFETY: this function's contract is that of `search::search_many`.
+    unsafe { search::search_many(shards, batch, params, out) }
 }
