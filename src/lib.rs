@@ -46,6 +46,7 @@ mod filter;
 mod flat;
 pub mod gallery;
 pub mod hnsw;
+mod ingest;
 pub mod metric;
 mod pool;
 mod rescore;

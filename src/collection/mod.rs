@@ -24,7 +24,7 @@ use crate::gallery::lock::WriterLock;
 use crate::gallery::target::FileId;
 use crate::gallery::{Gallery, GalleryBuilder, OpenOptions, remove_stale_temps};
 use crate::hnsw::HnswParams;
-use crate::metric::{check_input, normalize_in_place};
+use crate::ingest::{self, Ingest};
 use crate::search::Filter;
 use crate::types::{Hit, Metric, SearchParams};
 
@@ -465,22 +465,14 @@ impl Collection {
 
     /// Validates (and for cosine normalises) `keys.len()` rows into one buffer.
     fn prepare(&self, keys: &[u64], vectors: &[f32]) -> Result<Vec<f32>> {
-        let (d, metric) = (self.dims(), self.metric());
-        let element_type = self.current.load().frozen.element_type();
-        if vectors.len() != keys.len().saturating_mul(d) {
-            return Err(Error::DimensionMismatch {
-                expected: keys.len().saturating_mul(d),
-                found: vectors.len(),
-            });
-        }
+        let ingest = Ingest {
+            dims: self.dims(),
+            metric: self.metric(),
+            element_type: self.current.load().frozen.element_type(),
+        };
+        ingest.check_len(keys.len(), vectors)?;
         let mut rows = vectors.to_vec();
-        for (i, row) in rows.chunks_exact_mut(d).enumerate() {
-            let what = || format!("vector row {i}");
-            check_input(metric, element_type, row, what)?;
-            if metric == Metric::Cosine {
-                normalize_in_place(row, what)?;
-            }
-        }
+        ingest.prepare(&mut rows, 0)?;
         Ok(rows)
     }
 
@@ -534,12 +526,8 @@ impl Collection {
         vectors: &[f32],
         labels: &[L],
     ) -> Result<usize> {
-        if !labels.is_empty() && labels.len() != keys.len() {
-            return Err(Error::InvalidArgument(format!(
-                "{} label sets for {} keys",
-                labels.len(),
-                keys.len()
-            )));
+        if !labels.is_empty() {
+            ingest::check_label_sets(labels.len(), keys.len())?;
         }
         let sets: Vec<Vec<u32>> = labels
             .iter()
@@ -553,12 +541,7 @@ impl Collection {
         let rows = self.prepare(keys, vectors)?;
         let d = self.dims();
         let mut st = self.state();
-        let limit = u32::MAX as usize;
-        if st.snap.len().saturating_add(keys.len()) > limit {
-            return Err(Error::InvalidArgument(
-                "a collection holds at most 2^32-1 vectors".into(),
-            ));
-        }
+        ingest::check_room(st.snap.len(), keys.len(), "collection")?;
         if st.wal.mode().logs() && sets.iter().any(|l| !l.is_empty()) {
             return Err(labels_not_logged());
         }

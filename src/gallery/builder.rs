@@ -8,7 +8,8 @@ use crate::hnsw::graph::GraphView;
 use crate::hnsw::{self, GraphReport, HnswParams, Progress};
 
 use super::buffer::RowBuffer;
-use crate::metric::{check_input, normalize_in_place, value_limit, within};
+use crate::ingest::{self, Ingest};
+use crate::metric::{value_limit, within};
 use crate::types::{ElementType, Metric};
 
 use super::Gallery;
@@ -264,13 +265,7 @@ impl GalleryBuilder {
         vectors: &[f32],
         labels: &[L],
     ) -> Result<()> {
-        if labels.len() != keys.len() {
-            return Err(Error::InvalidArgument(format!(
-                "{} label sets for {} keys",
-                labels.len(),
-                keys.len()
-            )));
-        }
+        ingest::check_label_sets(labels.len(), keys.len())?;
         self.add_rows(keys, vectors)?;
         for l in labels {
             self.labels.push(l.as_ref());
@@ -279,18 +274,13 @@ impl GalleryBuilder {
     }
 
     fn add_rows(&mut self, keys: &[u64], vectors: &[f32]) -> Result<()> {
-        let d = self.dims;
-        if vectors.len() != keys.len().saturating_mul(d) {
-            return Err(Error::DimensionMismatch {
-                expected: keys.len().saturating_mul(d),
-                found: vectors.len(),
-            });
-        }
-        if self.keys.len() + keys.len() > u32::MAX as usize {
-            return Err(Error::InvalidArgument(
-                "a gallery holds at most 2^32-1 vectors".into(),
-            ));
-        }
+        let ingest = Ingest {
+            dims: self.dims,
+            metric: self.metric,
+            element_type: self.element_type,
+        };
+        ingest.check_len(keys.len(), vectors)?;
+        ingest::check_room(self.keys.len(), keys.len(), "gallery")?;
         let base = self.keys.len();
         let mut fresh = HashSet::with_capacity(keys.len());
         for &k in keys {
@@ -300,18 +290,7 @@ impl GalleryBuilder {
         }
         let start = self.vectors.len();
         self.vectors.extend_from_slice(vectors);
-        let checked = self.vectors[start..]
-            .chunks_exact_mut(d)
-            .enumerate()
-            .try_for_each(|(i, row)| {
-                let what = || format!("vector row {}", base + i);
-                check_input(self.metric, self.element_type, row, what)?;
-                if self.metric == Metric::Cosine {
-                    normalize_in_place(row, what)?;
-                }
-                Ok(())
-            });
-        if let Err(e) = checked {
+        if let Err(e) = ingest.prepare(&mut self.vectors[start..], base) {
             self.vectors.truncate(start);
             return Err(e);
         }
