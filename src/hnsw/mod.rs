@@ -8,6 +8,7 @@ mod check;
 pub(crate) mod graph;
 mod native;
 pub(crate) mod search;
+mod visited;
 
 use std::sync::Arc;
 

@@ -14,6 +14,7 @@ use crate::rescore;
 use crate::types::{Hit, SearchParams};
 
 use super::graph::GraphView;
+use super::visited::Visited;
 
 /// A node with its distance; ordered by distance ([`f32::total_cmp`]), then row.
 #[derive(Clone, Copy, Debug)]
@@ -42,8 +43,7 @@ impl Ord for Cand {
 /// Per-thread search state, reused across calls (no allocation per query once warm).
 #[derive(Default)]
 struct Scratch {
-    visited: Vec<u32>,
-    epoch: u32,
+    visited: Visited,
     candidates: BinaryHeap<Reverse<Cand>>,
     /// The best `ef` admitted rows seen.
     results: BinaryHeap<Cand>,
@@ -56,29 +56,10 @@ struct Scratch {
 impl Scratch {
     /// Starts a search over `n` rows: a new epoch makes every row unvisited in O(1).
     fn begin(&mut self, n: usize) {
-        if self.visited.len() < n {
-            self.visited.resize(n, 0);
-        }
-        self.epoch = self.epoch.wrapping_add(1);
-        if self.epoch == 0 {
-            self.visited.iter_mut().for_each(|v| *v = 0);
-            self.epoch = 1;
-        }
+        self.visited.begin(n);
         self.candidates.clear();
         self.results.clear();
         self.frontier.clear();
-    }
-
-    /// Marks `row` visited; returns whether it was new.
-    #[inline]
-    fn visit(&mut self, row: usize) -> bool {
-        match self.visited.get_mut(row) {
-            Some(v) if *v != self.epoch => {
-                *v = self.epoch;
-                true
-            }
-            _ => false,
-        }
     }
 }
 
@@ -217,7 +198,7 @@ fn beam(
         ef
     };
     s.begin(n);
-    s.visit(start as usize);
+    s.visited.insert(start as usize);
     s.candidates.push(Reverse(Cand {
         d: start_d,
         row: start,
@@ -252,7 +233,7 @@ fn beam(
         let mut fresh = std::mem::take(&mut s.fresh);
         fresh.clear();
         for &x in g.neighbors0(c.row as usize) {
-            if (x as usize) < n && s.visit(x as usize) {
+            if (x as usize) < n && s.visited.insert(x as usize) {
                 fresh.push(x);
             }
         }

@@ -146,8 +146,8 @@ impl Graph<'_> {
         let ef = self.ef_construction.max(1);
         let qv = self.row(q);
         s.begin(self.links.len());
-        s.visit(q);
-        s.visit(start.row);
+        s.visited.insert(q as usize);
+        s.visited.insert(start.row as usize);
         s.candidates.push(Reverse(start));
         s.results.push(start);
         while let Some(Reverse(c)) = s.candidates.pop() {
@@ -161,7 +161,7 @@ impl Graph<'_> {
             let buf = std::mem::take(&mut s.buf);
             s.fresh.clear();
             for &x in &buf {
-                if s.visit(x) {
+                if s.visited.insert(x as usize) {
                     s.fresh.push(x);
                 }
             }

@@ -6,15 +6,14 @@ use std::collections::BinaryHeap;
 use std::sync::Mutex;
 
 use crate::hnsw::search::Cand;
+use crate::hnsw::visited::Visited;
 
 use super::select::Pick;
 
 /// Buffers of one inserting thread.
 #[derive(Default)]
 pub(super) struct Scratch {
-    /// Epoch stamps: a row is visited in this search when its stamp equals `epoch`.
-    visited: Vec<u32>,
-    epoch: u32,
+    pub visited: Visited,
     pub candidates: BinaryHeap<Reverse<Cand>>,
     pub results: BinaryHeap<Cand>,
     /// A copy of the list being read.
@@ -33,28 +32,9 @@ pub(super) struct Scratch {
 impl Scratch {
     /// Starts a search over `n` rows: a new epoch makes every row unvisited in O(1).
     pub fn begin(&mut self, n: usize) {
-        if self.visited.len() < n {
-            self.visited.resize(n, 0);
-        }
-        self.epoch = self.epoch.wrapping_add(1);
-        if self.epoch == 0 {
-            self.visited.iter_mut().for_each(|v| *v = 0);
-            self.epoch = 1;
-        }
+        self.visited.begin(n);
         self.candidates.clear();
         self.results.clear();
-    }
-
-    /// Marks `row` visited; returns whether it was new.
-    #[inline]
-    pub fn visit(&mut self, row: u32) -> bool {
-        match self.visited.get_mut(row as usize) {
-            Some(v) if *v != self.epoch => {
-                *v = self.epoch;
-                true
-            }
-            _ => false,
-        }
     }
 }
 
