@@ -53,6 +53,7 @@ mod search;
 mod shards;
 mod topk;
 mod types;
+mod view;
 
 pub use collection::{Collection, CollectionOptions, CollectionStats, CommitReport, Durability};
 pub use error::{Error, Result};

@@ -3,8 +3,6 @@
 
 pub(crate) mod buffer;
 mod builder;
-pub mod format;
-pub(crate) mod labels;
 mod layout;
 pub(crate) mod lock;
 pub(crate) mod rows;
@@ -16,6 +14,7 @@ mod writer;
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
+pub use crate::view::format;
 pub use builder::GalleryBuilder;
 pub use layout::SectionInfo;
 pub(crate) use writer::remove_stale_temps;
@@ -24,8 +23,8 @@ use crate::error::{Error, Result};
 use crate::hnsw::{self, GraphReport, graph::GraphView};
 use crate::search::{self, Dead, Filter};
 use crate::types::{ElementType, Hit, Metric, SearchParams};
-use format::KeyIndexEntry;
-use labels::LabelsView;
+use crate::view::format::KeyIndexEntry;
+use crate::view::labels::LabelsView;
 use layout::Layout;
 use rows::Rows;
 use storage::Storage;

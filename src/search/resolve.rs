@@ -4,7 +4,7 @@
 
 use crate::filter::{Base, RowSet};
 use crate::gallery::View;
-use crate::gallery::labels::LabelsView;
+use crate::view::labels::LabelsView;
 
 use super::FILTER_EXACT_FRACTION;
 use super::filter::Compiled;
