@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use crate::gallery::View;
 use crate::types::KeyFilter;
+use crate::view::View;
 
 /// The rows a filter names exactly.
 pub(crate) enum Base {

@@ -15,13 +15,13 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::filter::{Base, RowSet};
-use crate::gallery::View;
 use crate::gallery::rows::{CodedQuery, Query, Rows};
 use crate::metric::{self, prepare_query};
 use crate::pool;
 use crate::rescore;
 use crate::topk::TopK;
 use crate::types::{Hit, SearchParams};
+use crate::view::View;
 
 /// Rows per distance block: 256 rows of 384 f32 are 384 KiB, inside a 512 KiB L2.
 const BLOCK_ROWS: usize = 256;

@@ -1,8 +1,8 @@
 //! Exact re-ranking of candidates found on compact rows ([`crate::ElementType::F16`],
 //! [`crate::ElementType::I8`]) against the `f32` rows of the `RESCORE` section.
 
-use crate::gallery::View;
 use crate::types::{Hit, SearchParams};
+use crate::view::View;
 
 /// How many candidates the compact stage returns for a final `k`.
 pub(crate) fn candidates(params: &SearchParams<'_>) -> usize {

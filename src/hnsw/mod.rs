@@ -236,7 +236,7 @@ pub fn search_graph_only(
 /// Graph walks of many prepared (validated, normalised) queries over the rows of `set`,
 /// in parallel over queries. The planner (`crate::search`) decides when to walk.
 pub(crate) fn walk_many(
-    view: &crate::gallery::View<'_>,
+    view: &crate::view::View<'_>,
     g: &graph::GraphView<'_>,
     prepared: &[f32],
     set: &crate::filter::RowSet<'_>,

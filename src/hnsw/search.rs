@@ -8,10 +8,10 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
 use crate::filter::RowSet;
-use crate::gallery::View;
 use crate::gallery::rows::Rows;
 use crate::rescore;
 use crate::types::{Hit, SearchParams};
+use crate::view::View;
 
 use super::graph::GraphView;
 

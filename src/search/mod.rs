@@ -15,9 +15,9 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::filter::{Bits, RowSet};
 use crate::flat;
-use crate::gallery::View;
 use crate::hnsw::graph::GraphView;
 use crate::types::{Hit, SearchParams};
+use crate::view::View;
 
 use filter::Compiled;
 pub use filter::{Filter, KeyPredicate};

@@ -3,7 +3,7 @@
 //! test will admit from the per-label counts.
 
 use crate::filter::{Base, RowSet};
-use crate::gallery::View;
+use crate::view::View;
 use crate::view::labels::LabelsView;
 
 use super::FILTER_EXACT_FRACTION;

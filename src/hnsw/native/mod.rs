@@ -241,9 +241,9 @@ fn draw_levels(n: usize, m: usize, seed: u64) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::filter::RowSet;
-    use crate::gallery::View;
     use crate::hnsw::search::search;
     use crate::types::SearchParams;
+    use crate::view::View;
 
     fn fvecs(name: &str) -> (usize, Vec<f32>) {
         let path = format!("{}/data/minilm-5k/{name}", env!("CARGO_MANIFEST_DIR"));
