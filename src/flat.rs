@@ -18,7 +18,7 @@ use crate::filter::{Base, RowSet};
 use crate::gallery::rows::{CodedQuery, Query, Rows};
 use crate::metric::{self, prepare_query};
 use crate::pool;
-use crate::rescore;
+use crate::search::rerank;
 use crate::topk::TopK;
 use crate::types::{Hit, SearchParams};
 use crate::view::View;
@@ -131,7 +131,7 @@ pub(crate) fn search_in(
         return scan_all(&exact, Query::F32(&q), set, params);
     }
     let wide = SearchParams {
-        k: rescore::candidates(params),
+        k: rerank::candidates(params),
         ..*params
     };
     // The candidates are re-ranked, so i8 rows are compared with a coded query (integer
@@ -139,7 +139,7 @@ pub(crate) fn search_in(
     let coded = view.rows.coded_query(view.metric, &q);
     let compact = coded.as_ref().map_or(Query::F32(&q), Query::Coded);
     let found = scan_all(view, compact, set, &wide)?;
-    Ok(rescore::rerank_hits(&exact, &q, &found, params))
+    Ok(rerank::rerank_hits(&exact, &q, &found, params))
 }
 
 /// Exact top-k of one prepared query over the stored rows of `view`, without re-ranking.
@@ -337,7 +337,7 @@ pub(crate) fn search_batch_in(
         return batch_all(&exact, queries, set, params, false);
     }
     let wide = SearchParams {
-        k: rescore::candidates(params),
+        k: rerank::candidates(params),
         ..*params
     };
     // The candidates are re-ranked: compare codes with codes, as `search_in` does (where
@@ -345,7 +345,7 @@ pub(crate) fn search_batch_in(
     let found = batch_all(view, queries, set, &wide, true)?;
     let qs = prepare_batch(view, queries)?;
     let d = view.dims;
-    let rerank = |(q, hits): (&[f32], &Vec<Hit>)| rescore::rerank_hits(&exact, q, hits, params);
+    let rerank = |(q, hits): (&[f32], &Vec<Hit>)| rerank::rerank_hits(&exact, q, hits, params);
     pool::install(params.threads, || {
         qs.par_chunks(d).zip(found.par_iter()).map(rerank).collect()
     })

@@ -48,7 +48,6 @@ pub mod gallery;
 pub mod hnsw;
 pub mod metric;
 mod pool;
-mod rescore;
 mod search;
 mod shards;
 mod topk;

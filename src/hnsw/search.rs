@@ -9,7 +9,7 @@ use std::collections::BinaryHeap;
 
 use crate::filter::RowSet;
 use crate::gallery::rows::Rows;
-use crate::rescore;
+use crate::search::rerank;
 use crate::types::{Hit, SearchParams};
 use crate::view::View;
 
@@ -128,7 +128,7 @@ pub(crate) fn search(
     };
     if let Some(exact) = view.rescorer(p) {
         // Every one of the `ef` beam results is re-ranked.
-        return rescore::rerank(&exact, q, found.iter().map(|c| c.row as usize), p);
+        return rerank::rerank(&exact, q, found.iter().map(|c| c.row as usize), p);
     }
     let mut found: Vec<Hit> = found
         .into_iter()

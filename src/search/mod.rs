@@ -6,6 +6,7 @@
 //! and a row-admission test; they know nothing of labels, keys or predicates.
 
 pub(crate) mod filter;
+pub(crate) mod rerank;
 pub(crate) mod resolve;
 
 use std::sync::Arc;
