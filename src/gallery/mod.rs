@@ -3,6 +3,7 @@
 
 pub(crate) mod buffer;
 mod builder;
+mod graph_only;
 mod layout;
 pub(crate) mod lock;
 pub(crate) mod rows;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 pub use crate::view::format;
 pub use builder::GalleryBuilder;
+pub use graph_only::search_graph_only;
 pub use layout::SectionInfo;
 pub(crate) use writer::remove_stale_temps;
 

@@ -8,7 +8,7 @@ pub(crate) mod labels;
 use std::borrow::Cow;
 
 use crate::gallery::rows::Rows;
-use crate::types::{Metric, SearchParams};
+use crate::types::Metric;
 use format::KeyIndexEntry;
 use labels::LabelsView;
 
@@ -61,16 +61,5 @@ impl<'a> View<'a> {
             Some(v) => Cow::Borrowed(v.get(row * self.dims..(row + 1) * self.dims).unwrap_or(&[])),
             None => self.rows.decoded(self.dims, row),
         }
-    }
-
-    /// The view of the exact `f32` rows when this search re-ranks with them (a compact
-    /// gallery with a `RESCORE` section and `params.rescore > 0`).
-    pub fn rescorer(&self, params: &SearchParams<'_>) -> Option<View<'a>> {
-        let exact = self.exact.filter(|_| params.rescore > 0)?;
-        Some(View {
-            rows: Rows::F32(exact),
-            exact: None,
-            ..*self
-        })
     }
 }
