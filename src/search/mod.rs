@@ -113,7 +113,7 @@ pub(crate) fn graph_only(
 ) -> Result<Vec<Hit>> {
     params.validate()?;
     let q = prepare_query(view.metric, view.dims, query)?;
-    let set = RowSet::resolve(view, params.filter);
+    let set = resolve::key_filter(view, params.filter);
     match graph {
         Some(g) => Ok(walk::one(view, g, &q, &set, params)),
         None => exact::one(view, &q, &set, params),
