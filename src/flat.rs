@@ -16,7 +16,7 @@ use crate::filter::{Base, RowSet};
 use crate::gallery::rows::{CodedQuery, Query, Rows};
 use crate::metric;
 use crate::pool;
-use crate::topk::{RowHit, Top, TopK};
+use crate::topk::{RowHit, Top};
 use crate::types::SearchParams;
 use crate::view::View;
 
@@ -32,10 +32,6 @@ const QT_MIN: usize = 8;
 /// Below this many rows a single query is scanned on the calling thread: splitting costs
 /// more than it saves.
 const PAR_MIN_ROWS: usize = 8192;
-
-pub(crate) fn new_top(params: &SearchParams<'_>) -> TopK {
-    TopK::new(params.k, params.max_distance)
-}
 
 /// The bounded top-k of candidate rows for `params`.
 fn new_rows(params: &SearchParams<'_>) -> Top<RowHit> {

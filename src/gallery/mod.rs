@@ -23,7 +23,7 @@ pub(crate) use writer::remove_stale_temps;
 
 use crate::error::{Error, Result};
 use crate::hnsw::{self, GraphReport, graph::GraphView};
-use crate::search::{self, Dead, Filter};
+use crate::search::{self, Dead, Filter, Pending};
 use crate::types::{ElementType, Hit, Metric, SearchParams};
 use crate::view::View;
 use crate::view::labels::LabelsView;
@@ -383,7 +383,7 @@ impl Gallery {
     /// see [`crate::metric::value_limit`]), [`Error::ZeroVector`] (cosine)
     /// for a bad query; [`Error::InvalidArgument`] for bad parameters.
     pub fn search(&self, query: &[f32], params: &SearchParams<'_>) -> Result<Vec<Hit>> {
-        self.search_excluding(query, None, params, None)
+        self.search_excluding(query, None, params, None, None)
     }
 
     /// [`Gallery::search`] over the rows `filter` admits (AND `params.filter`): labels,
@@ -399,22 +399,24 @@ impl Gallery {
         filter: &Filter<'_>,
         params: &SearchParams<'_>,
     ) -> Result<Vec<Hit>> {
-        self.search_excluding(query, Some(filter), params, None)
+        self.search_excluding(query, Some(filter), params, None, None)
     }
 
     /// [`Gallery::search`] with an optional filter and a set of excluded rows (a
-    /// collection's deleted and replaced rows). Deleted rows are traversed by the graph
-    /// search but never returned.
+    /// collection's deleted and replaced rows), merged with `pending` rows (a
+    /// collection's) if given. Deleted rows are traversed by the graph search but never
+    /// returned.
     pub(crate) fn search_excluding(
         &self,
         query: &[f32],
         filter: Option<&Filter<'_>>,
         params: &SearchParams<'_>,
         dead: Dead<'_>,
+        pending: Option<&dyn Pending>,
     ) -> Result<Vec<Hit>> {
         let view = self.view()?;
         let graph = self.graph()?;
-        search::one(&view, graph.as_ref(), query, filter, params, dead)
+        search::one(&view, graph.as_ref(), query, filter, params, dead, pending)
     }
 
     /// [`Gallery::search_batch`] with filters and excluded rows, as
@@ -425,10 +427,19 @@ impl Gallery {
         filters: &[Filter<'_>],
         params: &SearchParams<'_>,
         dead: Dead<'_>,
+        pending: Option<&dyn Pending>,
     ) -> Result<Vec<Vec<Hit>>> {
         let view = self.view()?;
         let graph = self.graph()?;
-        search::many(&view, graph.as_ref(), queries, filters, params, dead)
+        search::many(
+            &view,
+            graph.as_ref(),
+            queries,
+            filters,
+            params,
+            dead,
+            pending,
+        )
     }
 
     /// Searches many queries at once (`queries` row-major, `dims` per query). Returns one
@@ -443,7 +454,7 @@ impl Gallery {
         queries: &[f32],
         params: &SearchParams<'_>,
     ) -> Result<Vec<Vec<Hit>>> {
-        self.search_batch_excluding(queries, &[], params, None)
+        self.search_batch_excluding(queries, &[], params, None, None)
     }
 
     /// [`Gallery::search_batch`] with filters: `filters` holds one filter for every query
@@ -463,7 +474,7 @@ impl Gallery {
                 "no filter given (give 1 for all queries, or one per query)".into(),
             ));
         }
-        self.search_batch_excluding(queries, filters, params, None)
+        self.search_batch_excluding(queries, filters, params, None, None)
     }
 }
 

@@ -10,6 +10,7 @@
 
 mod exact;
 pub(crate) mod filter;
+mod pending;
 mod prepare;
 pub(crate) mod rerank;
 pub(crate) mod resolve;
@@ -28,6 +29,7 @@ use crate::view::View;
 
 use filter::Compiled;
 pub use filter::{Filter, KeyPredicate};
+pub(crate) use pending::Pending;
 
 /// When a filter admits fewer than this fraction of the rows, the search scans the
 /// admitted rows exactly instead of walking the graph (whose beam must pass through many
@@ -87,7 +89,8 @@ fn one_in(
     Ok(hits)
 }
 
-/// One query with an optional filter (AND `params.filter`), minus `dead` rows.
+/// One query with an optional filter (AND `params.filter`) over the rows of `view` minus
+/// `dead` rows, and the `pending` rows (a collection's) if given.
 pub(crate) fn one(
     view: &View<'_>,
     graph: Option<&GraphView<'_>>,
@@ -95,12 +98,17 @@ pub(crate) fn one(
     filter: Option<&Filter<'_>>,
     params: &SearchParams<'_>,
     dead: Dead<'_>,
+    pending: Option<&dyn Pending>,
 ) -> Result<Vec<Hit>> {
     params.validate()?;
     let q = prepare_query(view.metric, view.dims, query)?;
     let c = Compiled::new(filter, params.filter);
     let set = row_set(view, &c, dead);
-    one_in(view, graph, &q, &set, params)
+    let hits = one_in(view, graph, &q, &set, params)?;
+    match pending {
+        Some(p) => pending::merged(hits, p, &q, &c, params),
+        None => Ok(hits),
+    }
 }
 
 /// The graph walk of one query without the exact fallback for selective filters (to
@@ -121,7 +129,8 @@ pub(crate) fn graph_only(
 }
 
 /// Many queries (row-major) with `filters`: none (only `params.filter`), one for all
-/// queries, or one per query. Minus `dead` rows.
+/// queries, or one per query. Over the rows of `view` minus `dead` rows, and the
+/// `pending` rows if given.
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] unless `filters` holds 0, 1 or one per query; as a single
@@ -133,6 +142,7 @@ pub(crate) fn many(
     filters: &[Filter<'_>],
     params: &SearchParams<'_>,
     dead: Dead<'_>,
+    pending: Option<&dyn Pending>,
 ) -> Result<Vec<Vec<Hit>>> {
     params.validate()?;
     let d = view.dims;
@@ -153,7 +163,11 @@ pub(crate) fn many(
                 threads: Some(1),
                 ..*params
             };
-            one_in(view, graph, q, &set, &p)
+            let hits = one_in(view, graph, q, &set, &p)?;
+            match pending {
+                Some(pending) => pending::merged(hits, pending, q, &c, &p),
+                None => Ok(hits),
+            }
         };
         let pairs = prepared.chunks_exact(d).zip(filters);
         if params.threads == Some(1) {
@@ -165,15 +179,34 @@ pub(crate) fn many(
     let c = Compiled::new(filters.first(), params.filter);
     let set = row_set(view, &c, dead);
     let n = view.count();
-    let g = match graph {
-        Some(g) if !params.exact && !exact_is_better(&set, n) => g,
-        _ => return exact::many(view, &prepared, &set, params),
-    };
-    let mut results = walk::many(view, g, &prepared, &set, params)?;
-    for (hits, q) in results.iter_mut().zip(prepared.chunks_exact(d)) {
-        if is_short(hits, &set, params, n) {
-            *hits = exact::one(view, q, &set, params)?;
+    let results = match graph {
+        Some(g) if !params.exact && !exact_is_better(&set, n) => {
+            let mut results = walk::many(view, g, &prepared, &set, params)?;
+            for (hits, q) in results.iter_mut().zip(prepared.chunks_exact(d)) {
+                if is_short(hits, &set, params, n) {
+                    *hits = exact::one(view, q, &set, params)?;
+                }
+            }
+            results
         }
+        _ => exact::many(view, &prepared, &set, params)?,
+    };
+    let Some(pending) = pending else {
+        return Ok(results);
+    };
+    let merge = |(hits, q): (Vec<Hit>, &[f32])| pending::merged(hits, pending, q, &c, params);
+    if params.threads == Some(1) {
+        return results
+            .into_iter()
+            .zip(prepared.chunks_exact(d))
+            .map(merge)
+            .collect();
     }
-    Ok(results)
+    crate::pool::install(params.threads, || {
+        results
+            .into_par_iter()
+            .zip(prepared.par_chunks_exact(d))
+            .map(merge)
+            .collect()
+    })?
 }

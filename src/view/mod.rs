@@ -12,7 +12,8 @@ use crate::types::Metric;
 use format::KeyIndexEntry;
 use labels::LabelsView;
 
-/// Borrowed, validated slices of a gallery, used by the search code.
+/// Borrowed, validated slices of a gallery (or of a block of a collection's pending `f32`
+/// rows, without key index or labels), as the executors read them.
 #[derive(Clone, Copy)]
 pub(crate) struct View<'a> {
     pub metric: Metric,
