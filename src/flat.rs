@@ -1,13 +1,14 @@
-//! Exact (brute-force) search, single and batch.
+//! The exact-scan executor, single and batch: the best candidate rows of a row set by
+//! their distance on the stored rows (the search planner re-ranks and maps
+//! them to hits).
 //!
 //! - A single query splits the gallery into row chunks scanned in parallel; each worker
 //!   keeps its own bounded top-k, merged at the end. No locks in the inner loop.
 //! - A batch tiles queries × gallery rows: each block of `BLOCK_ROWS` rows is read from
 //!   memory once per worker and compared with every query while it sits in cache, with a
 //!   register-blocked kernel (`metric::cross`), so batches are compute-bound.
-//! - An allow-list is resolved to rows once per call and only those rows are scanned; a
-//!   deny-list is resolved to sorted rows and checked only for hits that would enter the
-//!   top-k.
+//! - An explicit row list (an allow-list, selective labels) is scanned row by row; any
+//!   other row set is checked only for rows that would enter the top-k.
 
 use rayon::prelude::*;
 
@@ -87,7 +88,7 @@ fn scan_range(
 const LIST_PREFETCH_AHEAD: usize = 2;
 
 /// Scans an explicit row list for one query.
-pub(crate) fn scan_list(
+fn scan_list(
     view: &View<'_>,
     q: Query<'_>,
     rows: &[usize],
