@@ -1,10 +1,7 @@
-//! Key filters resolved to rows once per search call, and the deleted-row bitsets of a
-//! collection folded into them.
+//! Row sets: which rows a search may return (explicit rows, a bitset, a lazy test), as
+//! the planner resolved them, with a collection's deleted-row bitsets folded in.
 
 use std::sync::Arc;
-
-use crate::gallery::View;
-use crate::types::KeyFilter;
 
 /// The rows a filter names exactly.
 pub(crate) enum Base {
@@ -161,57 +158,6 @@ impl<'a> RowSet<'a> {
     /// Whether [`RowSet::admitted`] is exact (no lazy test).
     pub(crate) fn count_is_exact(&self) -> bool {
         self.test.is_none()
-    }
-
-    /// Resolves keys to rows through the key index (unknown keys are ignored).
-    /// Cost: O(f log n) for a filter of f keys, or O(f log f + n) (sort, then one merge
-    /// walk over the key index) when f > n/32.
-    pub(crate) fn resolve(view: &View<'_>, filter: Option<KeyFilter<'_>>) -> RowSet<'a> {
-        let n = view.count();
-        match filter {
-            None => RowSet::all(),
-            Some(KeyFilter::Allow(keys)) => RowSet::only(Self::rows_of_keys(view, keys), n),
-            Some(KeyFilter::Deny(keys)) => {
-                let r = Self::rows_of_keys(view, keys);
-                let b = Bits::of(&r, n);
-                RowSet::of(Base::Except(r.len(), Arc::new(b)))
-            }
-        }
-    }
-
-    /// The rows of `keys` (sorted, unique; unknown keys are ignored).
-    pub(crate) fn rows_of_keys(view: &View<'_>, keys: &[u64]) -> Vec<usize> {
-        let rows = |keys: &[u64]| {
-            let mut r: Vec<usize> = if keys.len() > view.key_index.len() / 32 {
-                // Many keys: sort them and walk the (sorted) key index once.
-                let mut k = keys.to_vec();
-                k.sort_unstable();
-                k.dedup();
-                let mut out = Vec::with_capacity(k.len());
-                let mut i = 0;
-                for e in view.key_index {
-                    while i < k.len() && k[i] < e.key {
-                        i += 1;
-                    }
-                    if i == k.len() {
-                        break;
-                    }
-                    if k[i] == e.key
-                        && let Ok(row) = usize::try_from(e.row)
-                        && row < view.count()
-                    {
-                        out.push(row);
-                    }
-                }
-                out
-            } else {
-                keys.iter().filter_map(|k| view.row_of(*k)).collect()
-            };
-            r.sort_unstable();
-            r.dedup();
-            r
-        };
-        rows(keys)
     }
 
     /// This set without the rows of `dead` (a collection's deleted and replaced rows,

@@ -1,27 +1,25 @@
-//! Exact (brute-force) search, single and batch.
+//! The exact-scan executor, single and batch: the best candidate rows of a row set by
+//! their distance on the stored rows (the search planner re-ranks and maps
+//! them to hits).
 //!
 //! - A single query splits the gallery into row chunks scanned in parallel; each worker
 //!   keeps its own bounded top-k, merged at the end. No locks in the inner loop.
 //! - A batch tiles queries × gallery rows: each block of `BLOCK_ROWS` rows is read from
 //!   memory once per worker and compared with every query while it sits in cache, with a
 //!   register-blocked kernel (`metric::cross`), so batches are compute-bound.
-//! - An allow-list is resolved to rows once per call and only those rows are scanned; a
-//!   deny-list is resolved to sorted rows and checked only for hits that would enter the
-//!   top-k.
-
-use std::borrow::Cow;
+//! - An explicit row list (an allow-list, selective labels) is scanned row by row; any
+//!   other row set is checked only for rows that would enter the top-k.
 
 use rayon::prelude::*;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::filter::{Base, RowSet};
-use crate::gallery::View;
 use crate::gallery::rows::{CodedQuery, Query, Rows};
-use crate::metric::{self, prepare_query};
+use crate::metric;
 use crate::pool;
-use crate::rescore;
-use crate::topk::TopK;
-use crate::types::{Hit, SearchParams};
+use crate::topk::{RowHit, Top};
+use crate::types::SearchParams;
+use crate::view::View;
 
 /// Rows per distance block: 256 rows of 384 f32 are 384 KiB, inside a 512 KiB L2.
 const BLOCK_ROWS: usize = 256;
@@ -36,23 +34,31 @@ const QT_MIN: usize = 8;
 /// more than it saves.
 const PAR_MIN_ROWS: usize = 8192;
 
-pub(crate) fn new_top(params: &SearchParams<'_>) -> TopK {
-    TopK::new(params.k, params.max_distance)
+/// The bounded top-k of candidate rows for `params`.
+fn new_rows(params: &SearchParams<'_>) -> Top<RowHit> {
+    Top::new(params.k, params.max_distance)
 }
 
 /// Offers the distances of rows `start..start + dists.len()` to `top`.
 #[inline]
-fn offer(view: &View<'_>, set: &RowSet<'_>, top: &mut TopK, start: usize, dists: &[f32]) {
+fn offer(view: &View<'_>, set: &RowSet<'_>, top: &mut Top<RowHit>, start: usize, dists: &[f32]) {
     for (i, &d) in dists.iter().enumerate() {
         if top.accepts(d) {
             let row = start + i;
             if !set.denies(row) {
-                top.push(Hit {
-                    key: view.keys[row],
-                    distance: d,
-                });
+                top.push(candidate(view, row, d));
             }
         }
+    }
+}
+
+/// Row `row` at distance `d` (rows are below `u32::MAX`: checked at open).
+#[inline]
+fn candidate(view: &View<'_>, row: usize, d: f32) -> RowHit {
+    RowHit {
+        distance: d,
+        row: row as u32,
+        key: view.keys[row],
     }
 }
 
@@ -64,8 +70,8 @@ fn scan_range(
     params: &SearchParams<'_>,
     lo: usize,
     hi: usize,
-) -> TopK {
-    let mut top = new_top(params);
+) -> Top<RowHit> {
+    let mut top = new_rows(params);
     let mut buf = [0f32; BLOCK_ROWS];
     let mut start = lo;
     while start < hi {
@@ -82,13 +88,13 @@ fn scan_range(
 const LIST_PREFETCH_AHEAD: usize = 2;
 
 /// Scans an explicit row list for one query.
-pub(crate) fn scan_list(
+fn scan_list(
     view: &View<'_>,
     q: Query<'_>,
     rows: &[usize],
     params: &SearchParams<'_>,
-) -> TopK {
-    let mut top = new_top(params);
+) -> Top<RowHit> {
+    let mut top = new_rows(params);
     for (i, &row) in rows.iter().enumerate() {
         // The rows are scattered: request each one a few rows before it is needed (the
         // hardware prefetcher only follows sequential scans).
@@ -97,10 +103,7 @@ pub(crate) fn scan_list(
         }
         let d = view.rows.distance_q(view.metric, view.dims, q, row);
         if top.accepts(d) {
-            top.push(Hit {
-                key: view.keys[row],
-                distance: d,
-            });
+            top.push(candidate(view, row, d));
         }
     }
     top
@@ -114,41 +117,14 @@ fn chunks(n: usize, threads: usize, min: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// Exact top-k for one query over the rows of `set` (`params.filter` is not read).
-pub(crate) fn search_in(
-    view: &View<'_>,
-    query: &[f32],
-    set: &RowSet<'_>,
-    params: &SearchParams<'_>,
-) -> Result<Vec<Hit>> {
-    let q = prepare_query(view.metric, view.dims, query)?;
-    let Some(exact) = view.rescorer(params) else {
-        return scan_all(view, Query::F32(&q), set, params);
-    };
-    if params.max_distance.is_some() {
-        // A range search must not lose rows near the threshold to rounding: scan the
-        // exact rows.
-        return scan_all(&exact, Query::F32(&q), set, params);
-    }
-    let wide = SearchParams {
-        k: rescore::candidates(params),
-        ..*params
-    };
-    // The candidates are re-ranked, so i8 rows are compared with a coded query (integer
-    // dot products: the scan runs at memory speed instead of at decoding speed).
-    let coded = view.rows.coded_query(view.metric, &q);
-    let compact = coded.as_ref().map_or(Query::F32(&q), Query::Coded);
-    let found = scan_all(view, compact, set, &wide)?;
-    Ok(rescore::rerank_hits(&exact, &q, &found, params))
-}
-
-/// Exact top-k of one prepared query over the stored rows of `view`, without re-ranking.
-fn scan_all(
+/// The best `params.k` rows of `set` (within `params.max_distance`) for one prepared
+/// query, by distance on the stored rows of `view`, best first (ties by key).
+pub(crate) fn scan(
     view: &View<'_>,
     q: Query<'_>,
     set: &RowSet<'_>,
     params: &SearchParams<'_>,
-) -> Result<Vec<Hit>> {
+) -> Result<Vec<RowHit>> {
     let threads = pool::effective(params.threads);
     let top = match &set.base {
         Base::Only(rows, _) => {
@@ -158,7 +134,7 @@ fn scan_all(
                 pool::install(params.threads, || {
                     rows.par_chunks(rows.len().div_ceil(threads * 4))
                         .map(|c| scan_list(view, q, c, params))
-                        .reduce(|| new_top(params), merged)
+                        .reduce(|| new_rows(params), merged)
                 })?
             }
         }
@@ -172,7 +148,7 @@ fn scan_all(
                     parts
                         .par_iter()
                         .map(|&(lo, hi)| scan_range(view, q, set, params, lo, hi))
-                        .reduce(|| new_top(params), merged)
+                        .reduce(|| new_rows(params), merged)
                 })?
             }
         }
@@ -180,39 +156,9 @@ fn scan_all(
     Ok(top.into_sorted())
 }
 
-fn merged(mut a: TopK, b: TopK) -> TopK {
+fn merged(mut a: Top<RowHit>, b: Top<RowHit>) -> Top<RowHit> {
     a.merge(b);
     a
-}
-
-/// Validates and prepares (normalises for cosine) every query of a batch.
-pub(crate) fn prepare_batch<'q>(view: &View<'_>, queries: &'q [f32]) -> Result<Cow<'q, [f32]>> {
-    let d = view.dims;
-    if !queries.len().is_multiple_of(d) {
-        return Err(Error::DimensionMismatch {
-            expected: d,
-            found: queries.len() % d,
-        });
-    }
-    let mut owned: Option<Vec<f32>> = None;
-    for (i, q) in queries.chunks_exact(d).enumerate() {
-        let p = prepare_query(view.metric, d, q).map_err(|e| match e {
-            Error::NonFinite { index, .. } => Error::NonFinite {
-                what: format!("query {i}"),
-                index,
-            },
-            Error::ZeroVector { .. } => Error::ZeroVector {
-                what: format!("query {i}"),
-            },
-            other => other,
-        })?;
-        if let Cow::Owned(v) = p {
-            owned
-                .get_or_insert_with(|| Vec::with_capacity(queries.len()))
-                .extend_from_slice(&v);
-        }
-    }
-    Ok(owned.map_or(Cow::Borrowed(queries), Cow::Owned))
 }
 
 /// The queries of a batch as the kernels take them.
@@ -246,7 +192,7 @@ fn batch_range(
     params: &SearchParams<'_>,
     lo: usize,
     hi: usize,
-) -> Vec<TopK> {
+) -> Vec<Top<RowHit>> {
     let qs = match qs {
         Queries::F32(qs) => qs,
         Queries::Coded(cq, codes) => {
@@ -255,7 +201,7 @@ fn batch_range(
     };
     let d = view.dims;
     let nq = qs.len() / d;
-    let mut tops: Vec<TopK> = (0..nq).map(|_| new_top(params)).collect();
+    let mut tops: Vec<Top<RowHit>> = (0..nq).map(|_| new_rows(params)).collect();
     let mut buf = vec![0f32; QUERY_GROUP.min(nq) * BATCH_BLOCK_ROWS];
     // Compact rows are decoded one block at a time, once for all the queries.
     let mut decoded = match view.rows {
@@ -296,11 +242,11 @@ fn batch_range_coded(
     params: &SearchParams<'_>,
     lo: usize,
     hi: usize,
-) -> Vec<TopK> {
+) -> Vec<Top<RowHit>> {
     let d = view.dims;
     let nq = cq.len();
     let len = cq.first().map_or(0, |q| q.codes().len());
-    let mut tops: Vec<TopK> = (0..nq).map(|_| new_top(params)).collect();
+    let mut tops: Vec<Top<RowHit>> = (0..nq).map(|_| new_rows(params)).collect();
     let mut buf = vec![0f32; QUERY_GROUP.min(nq) * BATCH_BLOCK_ROWS];
     let mut dots = Vec::with_capacity(buf.len());
     let mut start = lo;
@@ -323,46 +269,17 @@ fn batch_range_coded(
     tops
 }
 
-/// Exact top-k for many queries over the rows of `set` (`params.filter` is not read).
-pub(crate) fn search_batch_in(
+/// [`scan`] of many prepared queries (row-major), tiled; with `coded`, `i8` and `i4` rows
+/// are compared with queries quantised like them (the candidate pass of a re-ranked
+/// search; not for L2, whose queries stay f32), where the backend has integer batch tiles
+/// (`metric::has_integer_tiles`).
+pub(crate) fn scan_batch(
     view: &View<'_>,
-    queries: &[f32],
-    set: &RowSet<'_>,
-    params: &SearchParams<'_>,
-) -> Result<Vec<Vec<Hit>>> {
-    let Some(exact) = view.rescorer(params) else {
-        return batch_all(view, queries, set, params, false);
-    };
-    if params.max_distance.is_some() {
-        return batch_all(&exact, queries, set, params, false);
-    }
-    let wide = SearchParams {
-        k: rescore::candidates(params),
-        ..*params
-    };
-    // The candidates are re-ranked: compare codes with codes, as `search_in` does (where
-    // the integer tiles make that faster than the f32 tile).
-    let found = batch_all(view, queries, set, &wide, true)?;
-    let qs = prepare_batch(view, queries)?;
-    let d = view.dims;
-    let rerank = |(q, hits): (&[f32], &Vec<Hit>)| rescore::rerank_hits(&exact, q, hits, params);
-    pool::install(params.threads, || {
-        qs.par_chunks(d).zip(found.par_iter()).map(rerank).collect()
-    })
-}
-
-/// Exact top-k of many queries over the stored rows of `view`, without re-ranking; with
-/// `coded`, `i8` and `i4` rows are compared with queries quantised like them (the
-/// candidate pass of a re-ranked search; not for L2, whose queries stay f32), where the
-/// backend has integer batch tiles (`metric::has_integer_tiles`).
-fn batch_all(
-    view: &View<'_>,
-    queries: &[f32],
+    qs: &[f32],
     set: &RowSet<'_>,
     params: &SearchParams<'_>,
     coded: bool,
-) -> Result<Vec<Vec<Hit>>> {
-    let qs = prepare_batch(view, queries)?;
+) -> Result<Vec<Vec<RowHit>>> {
     let d = view.dims;
     let nq = qs.len() / d;
     if nq == 0 {
@@ -384,10 +301,10 @@ fn batch_all(
     let batch = if cq.len() == nq {
         Queries::Coded(&cq, &cq_codes)
     } else {
-        Queries::F32(&qs)
+        Queries::F32(qs)
     };
     let threads = pool::effective(params.threads);
-    let tops: Vec<TopK> = match &set.base {
+    let tops: Vec<Top<RowHit>> = match &set.base {
         Base::Only(rows, _) => pool::install(params.threads, || {
             (0..nq)
                 .into_par_iter()
@@ -424,7 +341,7 @@ fn batch_all(
                         .par_iter()
                         .map(|&(lo, hi)| batch_range(view, batch, set, params, lo, hi))
                         .reduce(
-                            || (0..nq).map(|_| new_top(params)).collect(),
+                            || (0..nq).map(|_| new_rows(params)).collect(),
                             |mut a, b| {
                                 for (x, y) in a.iter_mut().zip(b) {
                                     x.merge(y);
@@ -436,5 +353,5 @@ fn batch_all(
             }
         }
     };
-    Ok(tops.into_iter().map(TopK::into_sorted).collect())
+    Ok(tops.into_iter().map(Top::into_sorted).collect())
 }

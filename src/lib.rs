@@ -49,11 +49,11 @@ pub mod hnsw;
 mod ingest;
 pub mod metric;
 mod pool;
-mod rescore;
 mod search;
 mod shards;
 mod topk;
 mod types;
+mod view;
 
 pub use collection::{Collection, CollectionOptions, CollectionStats, CommitReport, Durability};
 pub use error::{Error, Result};

@@ -6,24 +6,155 @@ use std::collections::BinaryHeap;
 
 use crate::types::Hit;
 
-/// Heap entry ordered so that the *worst* hit is the greatest (max-heap root).
-#[derive(Clone, Copy, Debug)]
-struct Worst(Hit);
+/// What a top-k ranks: a distance and a total order on (distance, key).
+pub(crate) trait Rank: Copy {
+    /// The distance.
+    fn distance(&self) -> f32;
+    /// The same item at distance `d`.
+    fn at(self, d: f32) -> Self;
+    /// By distance ([`f32::total_cmp`]), then by key ascending.
+    fn cmp_rank(&self, other: &Self) -> Ordering;
+}
 
-impl PartialEq for Worst {
+impl Rank for Hit {
+    #[inline]
+    fn distance(&self) -> f32 {
+        self.distance
+    }
+    #[inline]
+    fn at(self, distance: f32) -> Self {
+        Hit { distance, ..self }
+    }
+    #[inline]
+    fn cmp_rank(&self, other: &Self) -> Ordering {
+        Hit::cmp_rank(self, other)
+    }
+}
+
+/// A candidate row of an executor (exact scan, graph walk) with its distance on the stored
+/// rows. Its key only breaks distance ties, so that rows rank exactly as their hits
+/// would (16 bytes, like a [`Hit`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct RowHit {
+    pub distance: f32,
+    pub row: u32,
+    pub key: u64,
+}
+
+impl Rank for RowHit {
+    #[inline]
+    fn distance(&self) -> f32 {
+        self.distance
+    }
+    #[inline]
+    fn at(self, distance: f32) -> Self {
+        RowHit { distance, ..self }
+    }
+    #[inline]
+    fn cmp_rank(&self, other: &Self) -> Ordering {
+        self.distance
+            .total_cmp(&other.distance)
+            .then(self.key.cmp(&other.key))
+    }
+}
+
+/// Heap entry ordered so that the *worst* item is the greatest (max-heap root).
+#[derive(Clone, Copy, Debug)]
+struct Worst<T>(T);
+
+impl<T: Rank> PartialEq for Worst<T> {
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
     }
 }
-impl Eq for Worst {}
-impl PartialOrd for Worst {
+impl<T: Rank> Eq for Worst<T> {}
+impl<T: Rank> PartialOrd for Worst<T> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Worst {
+impl<T: Rank> Ord for Worst<T> {
     fn cmp(&self, other: &Self) -> Ordering {
         self.0.cmp_rank(&other.0)
+    }
+}
+
+/// Keeps the `k` best items seen so far ([`TopK`] for hits, `Top<RowHit>` for an
+/// executor's candidate rows).
+#[derive(Debug, Clone)]
+pub(crate) struct Top<T> {
+    k: usize,
+    heap: BinaryHeap<Worst<T>>,
+    /// Distance of the current worst item once full; `+inf` until then.
+    bound: f32,
+    /// Optional hard limit: items farther than this are never accepted.
+    max_distance: f32,
+}
+
+impl<T: Rank> Top<T> {
+    /// An empty selector for `k` items, optionally limited to `distance <= max_distance`.
+    pub(crate) fn new(k: usize, max_distance: Option<f32>) -> Self {
+        let k = k.max(1);
+        Top {
+            k,
+            heap: BinaryHeap::with_capacity(k.min(4096) + 1),
+            bound: f32::INFINITY,
+            max_distance: max_distance.unwrap_or(f32::INFINITY),
+        }
+    }
+
+    /// As [`TopK::accepts`].
+    #[inline(always)]
+    pub(crate) fn accepts(&self, distance: f32) -> bool {
+        (distance <= self.bound && distance <= self.max_distance) || distance.is_nan()
+    }
+
+    /// As [`TopK::push`].
+    #[inline]
+    pub(crate) fn push(&mut self, mut item: T) {
+        if item.distance().is_nan() {
+            item = item.at(f32::INFINITY);
+        }
+        if item
+            .distance()
+            .partial_cmp(&self.max_distance)
+            .is_none_or(|o| o == Ordering::Greater)
+        {
+            return;
+        }
+        if self.heap.len() < self.k {
+            self.heap.push(Worst(item));
+        } else if let Some(mut worst) = self.heap.peek_mut() {
+            if item.cmp_rank(&worst.0) == Ordering::Less {
+                *worst = Worst(item);
+            } else {
+                return;
+            }
+        }
+        if self.heap.len() == self.k
+            && let Some(w) = self.heap.peek()
+        {
+            self.bound = w.0.distance();
+        }
+    }
+
+    /// Number of items currently held.
+    pub(crate) fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    /// Merges another selector (same `k`) into this one.
+    pub(crate) fn merge(&mut self, other: Top<T>) {
+        for w in other.heap {
+            self.push(w.0);
+        }
+    }
+
+    /// The items, best first.
+    pub(crate) fn into_sorted(self) -> Vec<T> {
+        let mut v: Vec<T> = self.heap.into_iter().map(|w| w.0).collect();
+        v.sort_unstable_by(T::cmp_rank);
+        v
     }
 }
 
@@ -32,25 +163,12 @@ impl Ord for Worst {
 /// Cost: `O(log k)` per accepted hit, `O(1)` per rejected one ([`TopK::accepts`] lets hot
 /// loops skip the key lookup for the common rejected case).
 #[derive(Debug, Clone)]
-pub struct TopK {
-    k: usize,
-    heap: BinaryHeap<Worst>,
-    /// Distance of the current worst hit once full; `+inf` until then.
-    bound: f32,
-    /// Optional hard limit: hits farther than this are never accepted.
-    max_distance: f32,
-}
+pub struct TopK(Top<Hit>);
 
 impl TopK {
     /// An empty selector for `k` hits, optionally limited to `distance <= max_distance`.
     pub fn new(k: usize, max_distance: Option<f32>) -> Self {
-        let k = k.max(1);
-        TopK {
-            k,
-            heap: BinaryHeap::with_capacity(k.min(4096) + 1),
-            bound: f32::INFINITY,
-            max_distance: max_distance.unwrap_or(f32::INFINITY),
-        }
+        TopK(Top::new(k, max_distance))
     }
 
     /// Whether a hit at `distance` could enter (ties on distance are decided by key in
@@ -61,61 +179,34 @@ impl TopK {
     /// silently dropped while there is room.
     #[inline(always)]
     pub fn accepts(&self, distance: f32) -> bool {
-        (distance <= self.bound && distance <= self.max_distance) || distance.is_nan()
+        self.0.accepts(distance)
     }
 
     /// Offers a hit; keeps it if it ranks among the best `k` (a NaN distance is kept as
     /// `+inf`).
     #[inline]
-    pub fn push(&mut self, mut hit: Hit) {
-        if hit.distance.is_nan() {
-            hit.distance = f32::INFINITY;
-        }
-        if hit
-            .distance
-            .partial_cmp(&self.max_distance)
-            .is_none_or(|o| o == Ordering::Greater)
-        {
-            return;
-        }
-        if self.heap.len() < self.k {
-            self.heap.push(Worst(hit));
-        } else if let Some(mut worst) = self.heap.peek_mut() {
-            if hit.cmp_rank(&worst.0) == Ordering::Less {
-                *worst = Worst(hit);
-            } else {
-                return;
-            }
-        }
-        if self.heap.len() == self.k
-            && let Some(w) = self.heap.peek()
-        {
-            self.bound = w.0.distance;
-        }
+    pub fn push(&mut self, hit: Hit) {
+        self.0.push(hit)
     }
 
     /// Number of hits currently held.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.0.len()
     }
 
     /// Whether no hit is held.
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.0.len() == 0
     }
 
     /// Merges another selector (same `k`) into this one.
     pub fn merge(&mut self, other: TopK) {
-        for w in other.heap {
-            self.push(w.0);
-        }
+        self.0.merge(other.0)
     }
 
     /// The hits, best first.
     pub fn into_sorted(self) -> Vec<Hit> {
-        let mut v: Vec<Hit> = self.heap.into_iter().map(|w| w.0).collect();
-        v.sort_unstable_by(Hit::cmp_rank);
-        v
+        self.0.into_sorted()
     }
 }
 

@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 use crate::error::Result;
 use crate::gallery::GalleryBuilder;
 use crate::gallery::buffer::RowBuffer;
-use crate::gallery::labels::LabelSets;
 use crate::gallery::target::FileId;
 use crate::hnsw::HnswParams;
 use crate::hnsw::graph::GraphView;
+use crate::view::labels::LabelSets;
 
 use super::integrity::check_commit;
 use super::snapshot::Snapshot;

@@ -11,15 +11,17 @@
 
 use std::sync::{Arc, OnceLock};
 
-use crate::filter::Bits;
+use crate::error::Result;
+use crate::filter::{Bits, RowSet};
+use crate::flat;
+use crate::gallery::rows::{Query, Rows};
 use crate::metric;
 use crate::topk::TopK;
-use crate::types::{Hit, Metric};
+use crate::types::{Hit, Metric, SearchParams};
+use crate::view::View;
 
 /// Rows per chunk: 1,024 rows of 384 f32 are 1.5 MiB, sealed once.
 const CHUNK_ROWS: usize = 1024;
-/// Rows per distance block when scanning a sealed chunk.
-const BLOCK_ROWS: usize = 256;
 
 /// Sealed rows: contiguous, immutable, with their keys sorted for lookup.
 struct Chunk {
@@ -199,37 +201,38 @@ impl DeltaView {
     }
 
     /// Offers every live, admitted row to `top` (exact distances to the prepared query
-    /// `q`). `admit` sees the key and the labels.
+    /// `q`). `admit` sees the key and the labels. Sealed chunks are scanned by the exact
+    /// executor's block loop (the admission test runs only for rows that would enter the
+    /// top-k); the tail row by row.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn scan(
         &self,
         metric: Metric,
         dims: usize,
         q: &[f32],
         dead: &Bits,
-        admit: &impl Fn(u64, &[u32]) -> bool,
+        admit: &(dyn Fn(u64, &[u32]) -> bool + Sync),
+        params: &SearchParams<'_>,
         top: &mut TopK,
-    ) {
-        let mut buf = [0f32; BLOCK_ROWS];
+    ) -> Result<()> {
         for c in self.sealed.iter() {
-            let n = c.keys.len();
-            let mut start = 0;
-            while start < n {
-                let end = (start + BLOCK_ROWS).min(n);
-                let out = &mut buf[..end - start];
-                metric::scan(metric, q, &c.vectors[start * dims..end * dims], dims, out);
-                for (i, &d) in out.iter().enumerate() {
-                    let row = start + i;
-                    if top.accepts(d)
-                        && !dead.has(c.first + row)
-                        && admit(c.keys[row], &c.labels[row])
-                    {
-                        top.push(Hit {
-                            key: c.keys[row],
-                            distance: d,
-                        });
-                    }
-                }
-                start = end;
+            let view = View {
+                metric,
+                dims,
+                rows: Rows::F32(&c.vectors),
+                exact: None,
+                keys: &c.keys,
+                key_index: &[],
+                labels: None,
+            };
+            let test =
+                move |row: usize| !dead.has(c.first + row) && admit(c.keys[row], &c.labels[row]);
+            let set = RowSet::all().and_test(Box::new(test), 1.0, c.keys.len());
+            for h in flat::scan(&view, Query::F32(q), &set, params)? {
+                top.push(Hit {
+                    key: h.key,
+                    distance: h.distance,
+                });
             }
         }
         for r in self.tail_rows() {
@@ -241,6 +244,7 @@ impl DeltaView {
                 });
             }
         }
+        Ok(())
     }
 }
 
@@ -292,5 +296,44 @@ mod tests {
         assert_eq!(c.newest(3, d).unwrap().labels, &[5]);
         assert!(c.newest(2, d).is_none());
         assert_eq!(c.len(), 2);
+    }
+
+    #[test]
+    fn scan_over_sealed_chunks_and_tail_matches_a_full_sort() {
+        let d = 3;
+        let mut v = DeltaView::new();
+        let mut rows = Vec::new();
+        for i in 0..2600u64 {
+            // Few distinct vectors: many distance ties, decided by key.
+            let x = [(i % 37) as f32, (i % 11) as f32, 1.0];
+            v = v.push(10_000 - i, &x, &[(i % 5) as u32], d);
+            rows.push((10_000 - i, x, (i % 5) as u32));
+        }
+        let dead = Bits::of(&[3, 1500, 2599], 2600);
+        let q = [5.0f32, 2.0, 1.0];
+        let admit = |key: u64, labels: &[u32]| !key.is_multiple_of(3) && labels != [4];
+        for (k, max) in [(1, None), (25, None), (2600, Some(40.0))] {
+            let params = SearchParams {
+                k,
+                max_distance: max,
+                ..SearchParams::default()
+            };
+            let mut top = TopK::new(k, max);
+            v.scan(Metric::L2, d, &q, &dead, &admit, &params, &mut top)
+                .unwrap();
+            let mut want: Vec<Hit> = rows
+                .iter()
+                .enumerate()
+                .filter(|(id, (key, _, l))| !dead.has(*id) && admit(*key, &[*l]))
+                .map(|(_, (key, x, _))| Hit {
+                    key: *key,
+                    distance: metric::distance(Metric::L2, &q, x),
+                })
+                .filter(|h| h.distance <= max.unwrap_or(f32::INFINITY))
+                .collect();
+            want.sort_by(Hit::cmp_rank);
+            want.truncate(k);
+            assert_eq!(top.into_sorted(), want, "k {k}");
+        }
     }
 }

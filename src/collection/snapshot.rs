@@ -7,15 +7,12 @@
 
 use std::sync::Arc;
 
-use rayon::prelude::*;
-
 use crate::error::Result;
 use crate::filter::Bits;
-use crate::flat::new_top;
 use crate::gallery::Gallery;
-use crate::metric::prepare_query;
 use crate::search::filter::Compiled;
-use crate::search::{Dead, Filter};
+use crate::search::{Dead, Filter, Pending};
+use crate::topk::TopK;
 use crate::types::{Hit, SearchParams};
 
 use super::delta::DeltaView;
@@ -110,6 +107,11 @@ impl Snapshot {
         Some((&self.frozen_dead, self.frozen_dead_count))
     }
 
+    /// The delta rows for the planner, if there are any.
+    fn pending(&self) -> Option<&dyn Pending> {
+        (self.delta.len() > 0).then_some(self as &dyn Pending)
+    }
+
     /// Top-k over frozen and delta rows, merged; `filter` (AND `params.filter`) applies
     /// to both.
     pub(crate) fn search(
@@ -118,28 +120,8 @@ impl Snapshot {
         filter: Option<&Filter<'_>>,
         params: &SearchParams<'_>,
     ) -> Result<Vec<Hit>> {
-        let frozen = self
-            .frozen
-            .search_excluding(query, filter, params, self.dead())?;
-        if self.delta.len() == 0 {
-            return Ok(frozen);
-        }
-        let q = prepare_query(self.frozen.metric(), self.dims(), query)?;
-        let c = Compiled::new(filter, params.filter);
-        let admit = |key, labels: &[u32]| c.admits(key, labels);
-        let mut top = new_top(params);
-        self.delta.scan(
-            self.frozen.metric(),
-            self.dims(),
-            &q,
-            &self.delta_dead,
-            &admit,
-            &mut top,
-        );
-        for h in frozen {
-            top.push(h);
-        }
-        Ok(top.into_sorted())
+        self.frozen
+            .search_excluding(query, filter, params, self.dead(), self.pending())
     }
 
     /// Top-k of many queries over frozen and delta rows; `filters` as in
@@ -150,39 +132,23 @@ impl Snapshot {
         filters: &[Filter<'_>],
         params: &SearchParams<'_>,
     ) -> Result<Vec<Vec<Hit>>> {
-        let frozen = self
-            .frozen
-            .search_batch_excluding(queries, filters, params, self.dead())?;
-        if self.delta.len() == 0 {
-            return Ok(frozen);
-        }
-        let (metric, d) = (self.frozen.metric(), self.dims());
-        let compiled: Vec<Compiled<'_>> = if filters.is_empty() {
-            vec![Compiled::new(None, params.filter)]
-        } else {
-            filters
-                .iter()
-                .map(|f| Compiled::new(Some(f), params.filter))
-                .collect()
-        };
-        // The frozen search validated every query; prepare (normalise) each again here.
-        let one = |(i, (q, hits)): (usize, (&[f32], Vec<Hit>))| -> Result<Vec<Hit>> {
-            let q = prepare_query(metric, d, q)?;
-            let c = &compiled[if compiled.len() == 1 { 0 } else { i }];
-            let admit = |key, labels: &[u32]| c.admits(key, labels);
-            let mut top = new_top(params);
-            self.delta
-                .scan(metric, d, &q, &self.delta_dead, &admit, &mut top);
-            for h in hits {
-                top.push(h);
-            }
-            Ok(top.into_sorted())
-        };
-        let pairs = queries.chunks_exact(d).zip(frozen).enumerate();
-        if params.threads == Some(1) {
-            return pairs.map(one).collect();
-        }
-        let pairs: Vec<_> = pairs.collect();
-        crate::pool::install(params.threads, || pairs.into_par_iter().map(one).collect())?
+        self.frozen
+            .search_batch_excluding(queries, filters, params, self.dead(), self.pending())
+    }
+}
+
+/// The delta rows, live and admitted, searched exactly beside the frozen rows.
+impl Pending for Snapshot {
+    fn scan(
+        &self,
+        q: &[f32],
+        c: &Compiled<'_>,
+        params: &SearchParams<'_>,
+        top: &mut TopK,
+    ) -> Result<()> {
+        let admit = |key, labels: &[u32]| c.admits(key, labels);
+        let (metric, dims) = (self.frozen.metric(), self.dims());
+        self.delta
+            .scan(metric, dims, q, &self.delta_dead, &admit, params, top)
     }
 }

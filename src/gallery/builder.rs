@@ -13,15 +13,15 @@ use crate::metric::{value_limit, within};
 use crate::types::{ElementType, Metric};
 
 use super::Gallery;
-use super::labels::LabelSets;
 use super::rows::Encoded;
+use crate::view::labels::LabelSets;
 
 mod build_info {
     include!(concat!(env!("OUT_DIR"), "/build_info.rs"));
 }
-use super::format::{KeyIndexEntry, SectionKind};
 use super::target::FileId;
 use super::writer::{self, Parts};
+use crate::view::format::{KeyIndexEntry, SectionKind};
 
 /// Builds a gallery: takes vectors with keys, validates them, and writes a file atomically
 /// ([`GalleryBuilder::write`]) or builds an in-memory gallery

@@ -6,7 +6,7 @@ use std::ops::Range;
 use crate::error::{Error, Result};
 use crate::types::{ElementType, Metric};
 
-use super::format::*;
+use crate::view::format::*;
 
 /// One section as listed in the section table.
 #[derive(Debug, Clone, PartialEq, Eq)]

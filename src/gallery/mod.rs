@@ -3,8 +3,7 @@
 
 pub(crate) mod buffer;
 mod builder;
-pub mod format;
-pub(crate) mod labels;
+mod graph_only;
 mod layout;
 pub(crate) mod lock;
 pub(crate) mod rows;
@@ -16,16 +15,18 @@ mod writer;
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
+pub use crate::view::format;
 pub use builder::GalleryBuilder;
+pub use graph_only::search_graph_only;
 pub use layout::SectionInfo;
 pub(crate) use writer::remove_stale_temps;
 
 use crate::error::{Error, Result};
 use crate::hnsw::{self, GraphReport, graph::GraphView};
-use crate::search::{self, Dead, Filter};
+use crate::search::{self, Dead, Filter, Pending};
 use crate::types::{ElementType, Hit, Metric, SearchParams};
-use format::KeyIndexEntry;
-use labels::LabelsView;
+use crate::view::View;
+use crate::view::labels::LabelsView;
 use layout::Layout;
 use rows::Rows;
 use storage::Storage;
@@ -77,69 +78,6 @@ pub struct Gallery {
     storage: Storage,
     layout: Layout,
     path: Option<PathBuf>,
-}
-
-/// Borrowed, validated slices of a gallery, used by the search code.
-#[derive(Clone, Copy)]
-pub(crate) struct View<'a> {
-    pub metric: Metric,
-    pub dims: usize,
-    /// The stored rows, in the gallery's element type.
-    pub rows: Rows<'a>,
-    /// The `f32` rows of a compact gallery (the `RESCORE` section), if stored.
-    pub exact: Option<&'a [f32]>,
-    pub keys: &'a [u64],
-    pub key_index: &'a [KeyIndexEntry],
-    /// The `LABELS` section, if stored (checked O(1) at open only).
-    pub labels: Option<LabelsView<'a>>,
-}
-
-impl<'a> View<'a> {
-    /// Number of rows.
-    #[inline]
-    pub fn count(&self) -> usize {
-        self.keys.len()
-    }
-
-    /// The row holding `key`, by binary search over the key index. On a corrupt (unverified)
-    /// file the answer may be wrong but the row is always in range.
-    pub fn row_of(&self, key: u64) -> Option<usize> {
-        let i = self.key_index.binary_search_by(|e| e.key.cmp(&key)).ok()?;
-        let row = usize::try_from(self.key_index[i].row).ok()?;
-        (row < self.count()).then_some(row)
-    }
-
-    /// Distance from the prepared query `q` to the stored (possibly compact) row `row`.
-    #[inline(always)]
-    pub fn distance(&self, q: &[f32], row: usize) -> f32 {
-        self.rows.distance(self.metric, self.dims, q, row)
-    }
-
-    /// Asks the CPU to start loading the stored row `row`.
-    #[inline(always)]
-    pub fn prefetch(&self, row: usize) {
-        self.rows.prefetch(self.dims, row)
-    }
-
-    /// The `f32` vector of `row`: the exact rows if stored, else the stored row decoded
-    /// (empty if out of range).
-    pub fn vector(&self, row: usize) -> Cow<'a, [f32]> {
-        match self.exact {
-            Some(v) => Cow::Borrowed(v.get(row * self.dims..(row + 1) * self.dims).unwrap_or(&[])),
-            None => self.rows.decoded(self.dims, row),
-        }
-    }
-
-    /// The view of the exact `f32` rows when this search re-ranks with them (a compact
-    /// gallery with a `RESCORE` section and `params.rescore > 0`).
-    pub fn rescorer(&self, params: &SearchParams<'_>) -> Option<View<'a>> {
-        let exact = self.exact.filter(|_| params.rescore > 0)?;
-        Some(View {
-            rows: Rows::F32(exact),
-            exact: None,
-            ..*self
-        })
-    }
 }
 
 impl Gallery {
@@ -445,7 +383,7 @@ impl Gallery {
     /// see [`crate::metric::value_limit`]), [`Error::ZeroVector`] (cosine)
     /// for a bad query; [`Error::InvalidArgument`] for bad parameters.
     pub fn search(&self, query: &[f32], params: &SearchParams<'_>) -> Result<Vec<Hit>> {
-        self.search_excluding(query, None, params, None)
+        self.search_excluding(query, None, params, None, None)
     }
 
     /// [`Gallery::search`] over the rows `filter` admits (AND `params.filter`): labels,
@@ -461,22 +399,24 @@ impl Gallery {
         filter: &Filter<'_>,
         params: &SearchParams<'_>,
     ) -> Result<Vec<Hit>> {
-        self.search_excluding(query, Some(filter), params, None)
+        self.search_excluding(query, Some(filter), params, None, None)
     }
 
     /// [`Gallery::search`] with an optional filter and a set of excluded rows (a
-    /// collection's deleted and replaced rows). Deleted rows are traversed by the graph
-    /// search but never returned.
+    /// collection's deleted and replaced rows), merged with `pending` rows (a
+    /// collection's) if given. Deleted rows are traversed by the graph search but never
+    /// returned.
     pub(crate) fn search_excluding(
         &self,
         query: &[f32],
         filter: Option<&Filter<'_>>,
         params: &SearchParams<'_>,
         dead: Dead<'_>,
+        pending: Option<&dyn Pending>,
     ) -> Result<Vec<Hit>> {
         let view = self.view()?;
         let graph = self.graph()?;
-        search::one(&view, graph.as_ref(), query, filter, params, dead)
+        search::one(&view, graph.as_ref(), query, filter, params, dead, pending)
     }
 
     /// [`Gallery::search_batch`] with filters and excluded rows, as
@@ -487,10 +427,19 @@ impl Gallery {
         filters: &[Filter<'_>],
         params: &SearchParams<'_>,
         dead: Dead<'_>,
+        pending: Option<&dyn Pending>,
     ) -> Result<Vec<Vec<Hit>>> {
         let view = self.view()?;
         let graph = self.graph()?;
-        search::many(&view, graph.as_ref(), queries, filters, params, dead)
+        search::many(
+            &view,
+            graph.as_ref(),
+            queries,
+            filters,
+            params,
+            dead,
+            pending,
+        )
     }
 
     /// Searches many queries at once (`queries` row-major, `dims` per query). Returns one
@@ -505,7 +454,7 @@ impl Gallery {
         queries: &[f32],
         params: &SearchParams<'_>,
     ) -> Result<Vec<Vec<Hit>>> {
-        self.search_batch_excluding(queries, &[], params, None)
+        self.search_batch_excluding(queries, &[], params, None, None)
     }
 
     /// [`Gallery::search_batch`] with filters: `filters` holds one filter for every query
@@ -525,7 +474,7 @@ impl Gallery {
                 "no filter given (give 1 for all queries, or one per query)".into(),
             ));
         }
-        self.search_batch_excluding(queries, filters, params, None)
+        self.search_batch_excluding(queries, filters, params, None, None)
     }
 }
 

@@ -52,7 +52,7 @@ impl Storage {
         if len == 0 {
             // Mapping an empty file fails on some platforms; report it as truncated.
             return Err(Error::Truncated {
-                expected: super::format::HEADER_SIZE as u64,
+                expected: crate::view::format::HEADER_SIZE as u64,
                 found: 0,
             });
         }

@@ -6,8 +6,9 @@ use crate::error::{Error, Result};
 use crate::metric::{value_limit, within};
 use crate::types::ElementType;
 
+use super::Gallery;
 use super::rows::Rows;
-use super::{Gallery, format};
+use crate::view::format;
 
 impl Gallery {
     /// Checks the CRC32C of every section whose name `wanted` accepts, in file order (one

@@ -9,9 +9,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::error::{Error, Result};
 use crate::types::{ElementType, Metric};
 
-use super::format::*;
 use super::lock::WriterLock;
 use super::target::{self, FileId};
+use crate::view::format::*;
 
 /// Everything that goes into one file. Slices are borrowed: nothing is copied to write.
 pub(crate) struct Parts<'a> {

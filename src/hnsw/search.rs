@@ -8,10 +8,9 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
 use crate::filter::RowSet;
-use crate::gallery::View;
-use crate::gallery::rows::Rows;
-use crate::rescore;
-use crate::types::{Hit, SearchParams};
+use crate::gallery::rows::{Query, Rows};
+use crate::types::SearchParams;
+use crate::view::View;
 
 use super::graph::GraphView;
 use super::visited::Visited;
@@ -81,48 +80,28 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// Approximate top-k of a prepared query (`q` normalised for cosine). Rows outside `set`
-/// are traversed but never returned. Every id read from the graph is range-checked; the
-/// greedy descent only moves to strictly closer nodes and the beam visits each row at most
-/// once, so a corrupt graph cannot cause an endless loop.
+/// The graph walk of a prepared query (`q` normalised for cosine, or coded like the rows):
+/// the best `ef` admitted rows found, with their distances on the stored rows, unsorted.
+/// Rows outside `set` are traversed but never returned. Every id read from the graph is
+/// range-checked; the greedy descent only moves to strictly closer nodes and the beam
+/// visits each row at most once, so a corrupt graph cannot cause an endless loop.
 pub(crate) fn search(
     view: &View<'_>,
     g: &GraphView<'_>,
-    q: &[f32],
+    q: Query<'_>,
     set: &RowSet<'_>,
     p: &SearchParams<'_>,
-) -> Vec<Hit> {
+) -> Vec<Cand> {
     let n = view.count();
     if n == 0 || g.header.entry_point as usize >= n {
         return Vec::new();
     }
-    // With a re-ranked beam over i8 rows, the walk compares codes with codes: the beam
-    // only has to find the candidates, and the re-ranking gives exact distances.
-    let coded = view
-        .rescorer(p)
-        .and_then(|_| view.rows.coded_query(view.metric, q));
-    let found = match &coded {
-        Some(cq) => walk(view, g, set, p, |r: u32| {
+    match q {
+        Query::Coded(cq) => walk(view, g, set, p, |r: u32| {
             view.rows.distance_coded(view.dims, cq, r as usize)
         }),
-        None => walk(view, g, set, p, |r: u32| view.distance(q, r as usize)),
-    };
-    if let Some(exact) = view.rescorer(p) {
-        // Every one of the `ef` beam results is re-ranked.
-        return rescore::rerank(&exact, q, found.iter().map(|c| c.row as usize), p);
+        Query::F32(q) => walk(view, g, set, p, |r: u32| view.distance(q, r as usize)),
     }
-    let mut found: Vec<Hit> = found
-        .into_iter()
-        .map(|c| Hit {
-            key: view.keys[c.row as usize],
-            distance: c.d,
-        })
-        .collect();
-    let max = p.max_distance.unwrap_or(f32::INFINITY);
-    found.retain(|h| h.distance <= max);
-    found.sort_unstable_by(Hit::cmp_rank);
-    found.truncate(p.k);
-    found
 }
 
 /// Greedy descent through the upper levels, then the layer-0 beam, with `dist` as the

@@ -1,12 +1,20 @@
 //! The search planner: one home for the decisions a query needs, top to bottom —
 //! resolve the filter (keys, labels, predicate, a collection's deleted rows) into a row
-//! set with an estimated size ([`resolve`]), choose an exact scan or a graph walk, run
-//! it, and rerun exactly when a graph walk comes back short. The executors
-//! ([`crate::flat`], [`crate::hnsw`]) only see a row set: an explicit row list, a bitset
-//! and a row-admission test; they know nothing of labels, keys or predicates.
+//! set with an estimated size ([`resolve`]), prepare the query once ([`prepare`]),
+//! choose an exact scan ([`exact`]) or a graph walk ([`walk`]), have the executor find
+//! candidate rows on the stored codes, re-rank them on the `f32` rows when asked
+//! ([`rerank`]), map rows to keys once at the end, and rerun exactly when a graph walk
+//! comes back short. The executors ([`crate::flat`], [`crate::hnsw`]) only see a row
+//! set (an explicit row list, a bitset and a row-admission test) and return rows; they
+//! know nothing of labels, keys, predicates or re-ranking.
 
+mod exact;
 pub(crate) mod filter;
+mod pending;
+mod prepare;
+pub(crate) mod rerank;
 pub(crate) mod resolve;
+mod walk;
 
 use std::sync::Arc;
 
@@ -14,13 +22,14 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::filter::{Bits, RowSet};
-use crate::flat;
-use crate::gallery::View;
 use crate::hnsw::graph::GraphView;
+use crate::metric::prepare_query;
 use crate::types::{Hit, SearchParams};
+use crate::view::View;
 
 use filter::Compiled;
 pub use filter::{Filter, KeyPredicate};
+pub(crate) use pending::Pending;
 
 /// When a filter admits fewer than this fraction of the rows, the search scans the
 /// admitted rows exactly instead of walking the graph (whose beam must pass through many
@@ -59,29 +68,29 @@ fn is_short(hits: &[Hit], set: &RowSet<'_>, params: &SearchParams<'_>, n: usize)
         && (!set.count_is_exact() || hits.len() < set.admitted(n))
 }
 
-/// One query over the rows of `set`: exact scan or graph walk, with the exact rerun of a
-/// short walk.
+/// One prepared query over the rows of `set`: exact scan or graph walk, with the exact
+/// rerun of a short walk.
 fn one_in(
     view: &View<'_>,
     graph: Option<&GraphView<'_>>,
-    query: &[f32],
+    q: &[f32],
     set: &RowSet<'_>,
     params: &SearchParams<'_>,
 ) -> Result<Vec<Hit>> {
     let n = view.count();
     let g = match graph {
         Some(g) if !params.exact && !exact_is_better(set, n) => g,
-        _ => return flat::search_in(view, query, set, params),
+        _ => return exact::one(view, q, set, params),
     };
-    let q = crate::metric::prepare_query(view.metric, view.dims, query)?;
-    let hits = crate::hnsw::search::search(view, g, &q, set, params);
+    let hits = walk::one(view, g, q, set, params);
     if is_short(&hits, set, params, n) {
-        return flat::search_in(view, query, set, params);
+        return exact::one(view, q, set, params);
     }
     Ok(hits)
 }
 
-/// One query with an optional filter (AND `params.filter`), minus `dead` rows.
+/// One query with an optional filter (AND `params.filter`) over the rows of `view` minus
+/// `dead` rows, and the `pending` rows (a collection's) if given.
 pub(crate) fn one(
     view: &View<'_>,
     graph: Option<&GraphView<'_>>,
@@ -89,15 +98,39 @@ pub(crate) fn one(
     filter: Option<&Filter<'_>>,
     params: &SearchParams<'_>,
     dead: Dead<'_>,
+    pending: Option<&dyn Pending>,
 ) -> Result<Vec<Hit>> {
     params.validate()?;
+    let q = prepare_query(view.metric, view.dims, query)?;
     let c = Compiled::new(filter, params.filter);
     let set = row_set(view, &c, dead);
-    one_in(view, graph, query, &set, params)
+    let hits = one_in(view, graph, &q, &set, params)?;
+    match pending {
+        Some(p) => pending::merged(hits, p, &q, &c, params),
+        None => Ok(hits),
+    }
+}
+
+/// The graph walk of one query without the exact fallback for selective filters (to
+/// measure that cut-over: `examples/filter_cutover.rs`); without a graph, the exact scan.
+pub(crate) fn graph_only(
+    view: &View<'_>,
+    graph: Option<&GraphView<'_>>,
+    query: &[f32],
+    params: &SearchParams<'_>,
+) -> Result<Vec<Hit>> {
+    params.validate()?;
+    let q = prepare_query(view.metric, view.dims, query)?;
+    let set = resolve::key_filter(view, params.filter);
+    match graph {
+        Some(g) => Ok(walk::one(view, g, &q, &set, params)),
+        None => exact::one(view, &q, &set, params),
+    }
 }
 
 /// Many queries (row-major) with `filters`: none (only `params.filter`), one for all
-/// queries, or one per query. Minus `dead` rows.
+/// queries, or one per query. Over the rows of `view` minus `dead` rows, and the
+/// `pending` rows if given.
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] unless `filters` holds 0, 1 or one per query; as a single
@@ -109,10 +142,11 @@ pub(crate) fn many(
     filters: &[Filter<'_>],
     params: &SearchParams<'_>,
     dead: Dead<'_>,
+    pending: Option<&dyn Pending>,
 ) -> Result<Vec<Vec<Hit>>> {
     params.validate()?;
     let d = view.dims;
-    let prepared = flat::prepare_batch(view, queries)?;
+    let prepared = prepare::batch(view, queries)?;
     let nq = prepared.len() / d;
     if filters.len() > 1 {
         if filters.len() != nq {
@@ -129,9 +163,13 @@ pub(crate) fn many(
                 threads: Some(1),
                 ..*params
             };
-            one_in(view, graph, q, &set, &p)
+            let hits = one_in(view, graph, q, &set, &p)?;
+            match pending {
+                Some(pending) => pending::merged(hits, pending, q, &c, &p),
+                None => Ok(hits),
+            }
         };
-        let pairs = queries.chunks_exact(d).zip(filters);
+        let pairs = prepared.chunks_exact(d).zip(filters);
         if params.threads == Some(1) {
             return pairs.map(each).collect();
         }
@@ -141,15 +179,34 @@ pub(crate) fn many(
     let c = Compiled::new(filters.first(), params.filter);
     let set = row_set(view, &c, dead);
     let n = view.count();
-    let g = match graph {
-        Some(g) if !params.exact && !exact_is_better(&set, n) => g,
-        _ => return flat::search_batch_in(view, queries, &set, params),
-    };
-    let mut results = crate::hnsw::walk_many(view, g, &prepared, &set, params)?;
-    for (hits, q) in results.iter_mut().zip(queries.chunks_exact(d)) {
-        if is_short(hits, &set, params, n) {
-            *hits = flat::search_in(view, q, &set, params)?;
+    let results = match graph {
+        Some(g) if !params.exact && !exact_is_better(&set, n) => {
+            let mut results = walk::many(view, g, &prepared, &set, params)?;
+            for (hits, q) in results.iter_mut().zip(prepared.chunks_exact(d)) {
+                if is_short(hits, &set, params, n) {
+                    *hits = exact::one(view, q, &set, params)?;
+                }
+            }
+            results
         }
+        _ => exact::many(view, &prepared, &set, params)?,
+    };
+    let Some(pending) = pending else {
+        return Ok(results);
+    };
+    let merge = |(hits, q): (Vec<Hit>, &[f32])| pending::merged(hits, pending, q, &c, params);
+    if params.threads == Some(1) {
+        return results
+            .into_iter()
+            .zip(prepared.chunks_exact(d))
+            .map(merge)
+            .collect();
     }
-    Ok(results)
+    crate::pool::install(params.threads, || {
+        results
+            .into_par_iter()
+            .zip(prepared.par_chunks_exact(d))
+            .map(merge)
+            .collect()
+    })?
 }

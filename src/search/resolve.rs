@@ -2,9 +2,12 @@
 //! the one place that turns conditions into rows, and estimates how many rows a lazy
 //! test will admit from the per-label counts.
 
-use crate::filter::{Base, RowSet};
-use crate::gallery::View;
-use crate::gallery::labels::LabelsView;
+use std::sync::Arc;
+
+use crate::filter::{Base, Bits, RowSet};
+use crate::types::KeyFilter;
+use crate::view::View;
+use crate::view::labels::LabelsView;
 
 use super::FILTER_EXACT_FRACTION;
 use super::filter::Compiled;
@@ -83,10 +86,10 @@ pub(crate) fn resolve<'s>(view: &View<'s>, c: &'s Compiled<'s>) -> RowSet<'s> {
     let n = view.count();
     let mut set = RowSet::all();
     if let Some(allow) = c.allow_keys() {
-        set = set.and_rows(RowSet::rows_of_keys(view, allow), n);
+        set = set.and_rows(rows_of_keys(view, allow), n);
     }
     if !c.deny_keys().is_empty() {
-        set = set.and_not_rows(&RowSet::rows_of_keys(view, c.deny_keys()), n);
+        set = set.and_not_rows(&rows_of_keys(view, c.deny_keys()), n);
     }
     if c.has_labels() {
         set = match view.labels {
@@ -122,4 +125,55 @@ pub(crate) fn resolve<'s>(view: &View<'s>, c: &'s Compiled<'s>) -> RowSet<'s> {
         set = set.and_test(Box::new(test), 1.0, n);
     }
     set
+}
+
+/// Resolves keys to rows through the key index (unknown keys are ignored).
+/// Cost: O(f log n) for a filter of f keys, or O(f log f + n) (sort, then one merge
+/// walk over the key index) when f > n/32.
+pub(crate) fn key_filter<'a>(view: &View<'_>, filter: Option<KeyFilter<'_>>) -> RowSet<'a> {
+    let n = view.count();
+    match filter {
+        None => RowSet::all(),
+        Some(KeyFilter::Allow(keys)) => RowSet::only(rows_of_keys(view, keys), n),
+        Some(KeyFilter::Deny(keys)) => {
+            let r = rows_of_keys(view, keys);
+            let b = Bits::of(&r, n);
+            RowSet::of(Base::Except(r.len(), Arc::new(b)))
+        }
+    }
+}
+
+/// The rows of `keys` (sorted, unique; unknown keys are ignored).
+fn rows_of_keys(view: &View<'_>, keys: &[u64]) -> Vec<usize> {
+    let rows = |keys: &[u64]| {
+        let mut r: Vec<usize> = if keys.len() > view.key_index.len() / 32 {
+            // Many keys: sort them and walk the (sorted) key index once.
+            let mut k = keys.to_vec();
+            k.sort_unstable();
+            k.dedup();
+            let mut out = Vec::with_capacity(k.len());
+            let mut i = 0;
+            for e in view.key_index {
+                while i < k.len() && k[i] < e.key {
+                    i += 1;
+                }
+                if i == k.len() {
+                    break;
+                }
+                if k[i] == e.key
+                    && let Ok(row) = usize::try_from(e.row)
+                    && row < view.count()
+                {
+                    out.push(row);
+                }
+            }
+            out
+        } else {
+            keys.iter().filter_map(|k| view.row_of(*k)).collect()
+        };
+        r.sort_unstable();
+        r.dedup();
+        r
+    };
+    rows(keys)
 }

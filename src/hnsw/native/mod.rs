@@ -241,9 +241,10 @@ fn draw_levels(n: usize, m: usize, seed: u64) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::filter::RowSet;
-    use crate::gallery::View;
+    use crate::gallery::rows::Query;
     use crate::hnsw::search::search;
     use crate::types::SearchParams;
+    use crate::view::View;
 
     fn fvecs(name: &str) -> (usize, Vec<f32>) {
         let path = format!("{}/data/minilm-5k/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -286,8 +287,13 @@ mod tests {
                 .collect();
             exact.sort_by(|a, b| a.0.total_cmp(&b.0));
             let truth: Vec<u64> = exact[..10].iter().map(|e| e.1).collect();
-            let got = search(&view, &g, q, &RowSet::all(), &p);
-            hit += got.iter().filter(|h| truth.contains(&h.key)).count();
+            let mut got = search(&view, &g, Query::F32(q), &RowSet::all(), &p);
+            got.sort_unstable();
+            got.truncate(p.k);
+            hit += got
+                .iter()
+                .filter(|c| truth.contains(&u64::from(c.row)))
+                .count();
         }
         hit as f64 / (queries.len() / d * 10) as f64
     }

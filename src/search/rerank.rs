@@ -1,8 +1,22 @@
-//! Exact re-ranking of candidates found on compact rows ([`crate::ElementType::F16`],
-//! [`crate::ElementType::I8`]) against the `f32` rows of the `RESCORE` section.
+//! Re-ranking, owned by the planner: whether a search re-ranks (a compact gallery —
+//! [`crate::ElementType::F16`], [`crate::ElementType::I8`], [`crate::ElementType::I4`] —
+//! with a `RESCORE` section, and `rescore > 0`), how many candidates the executor finds
+//! on the stored codes, and their exact distances on the `f32` rows.
 
-use crate::gallery::View;
+use crate::gallery::rows::Rows;
 use crate::types::{Hit, SearchParams};
+use crate::view::View;
+
+/// The view of the exact `f32` rows when this search re-ranks with them (a compact
+/// gallery with a `RESCORE` section and `params.rescore > 0`).
+pub(crate) fn exact_rows<'a>(view: &View<'a>, params: &SearchParams<'_>) -> Option<View<'a>> {
+    let exact = view.exact.filter(|_| params.rescore > 0)?;
+    Some(View {
+        rows: Rows::F32(exact),
+        exact: None,
+        ..*view
+    })
+}
 
 /// How many candidates the compact stage returns for a final `k`.
 pub(crate) fn candidates(params: &SearchParams<'_>) -> usize {
@@ -34,19 +48,4 @@ pub(crate) fn rerank(
     hits.sort_unstable_by(Hit::cmp_rank);
     hits.truncate(params.k);
     hits
-}
-
-/// [`rerank`] of hits that carry keys (the exact path's top-k), mapped back to rows.
-pub(crate) fn rerank_hits(
-    exact: &View<'_>,
-    q: &[f32],
-    hits: &[Hit],
-    params: &SearchParams<'_>,
-) -> Vec<Hit> {
-    rerank(
-        exact,
-        q,
-        hits.iter().filter_map(|h| exact.row_of(h.key)),
-        params,
-    )
 }

@@ -125,7 +125,7 @@ pub enum SectionKind {
     /// re-ranking. Since format 1.1.
     Rescore = 8,
     /// Optional per-row `u32` label sets with per-label postings and counts (layout in
-    /// `gallery/labels.rs` and ARCHITECTURE.md). Since format 1.2.
+    /// `view/labels.rs` and ARCHITECTURE.md). Since format 1.2.
     Labels = 9,
 }
 
