@@ -13,10 +13,10 @@ use std::borrow::Cow;
 
 use rayon::prelude::*;
 
+use crate::codec::{CodedQuery, Query, Rows};
 use crate::error::{Error, Result};
 use crate::filter::{Base, RowSet};
 use crate::gallery::View;
-use crate::gallery::rows::{CodedQuery, Query, Rows};
 use crate::metric::{self, prepare_query};
 use crate::pool;
 use crate::rescore;

@@ -13,7 +13,7 @@ use crate::types::{ElementType, Metric};
 
 use super::Gallery;
 use super::labels::LabelSets;
-use super::rows::Encoded;
+use crate::codec::Encoded;
 
 mod build_info {
     include!(concat!(env!("OUT_DIR"), "/build_info.rs"));

@@ -7,7 +7,6 @@ pub mod format;
 pub(crate) mod labels;
 mod layout;
 pub(crate) mod lock;
-pub(crate) mod rows;
 mod storage;
 pub(crate) mod target;
 mod verify;
@@ -20,6 +19,7 @@ pub use builder::GalleryBuilder;
 pub use layout::SectionInfo;
 pub(crate) use writer::remove_stale_temps;
 
+use crate::codec::Rows;
 use crate::error::{Error, Result};
 use crate::hnsw::{self, GraphReport, graph::GraphView};
 use crate::search::{self, Dead, Filter};
@@ -27,7 +27,6 @@ use crate::types::{ElementType, Hit, Metric, SearchParams};
 use format::KeyIndexEntry;
 use labels::LabelsView;
 use layout::Layout;
-use rows::Rows;
 use storage::Storage;
 
 /// Options for [`Gallery::open_with`].

@@ -6,8 +6,8 @@ use crate::error::{Error, Result};
 use crate::metric::{value_limit, within};
 use crate::types::ElementType;
 
-use super::rows::Rows;
 use super::{Gallery, format};
+use crate::codec::Rows;
 
 impl Gallery {
     /// Checks the CRC32C of every section whose name `wanted` accepts, in file order (one

@@ -7,9 +7,9 @@ use std::cell::RefCell;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
+use crate::codec::Rows;
 use crate::filter::RowSet;
 use crate::gallery::View;
-use crate::gallery::rows::Rows;
 use crate::rescore;
 use crate::types::{Hit, SearchParams};
 

@@ -264,7 +264,7 @@ mod tests {
         let view = View {
             metric: Metric::Dot,
             dims: d,
-            rows: crate::gallery::rows::Rows::F32(vectors),
+            rows: crate::codec::Rows::F32(vectors),
             exact: None,
             keys: &keys,
             key_index: &[],
