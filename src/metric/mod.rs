@@ -28,7 +28,7 @@ pub use backend::{BACKEND_ENV, Backend, BackendKind, check_backend};
 pub use normalize::{
     check_finite, check_input, normalize_in_place, prepare_query, value_limit, within,
 };
-pub(crate) use spec::MetricSpec;
+pub(crate) use spec::{Kernel, MetricSpec};
 
 /// Names the kernel backend this process uses for distances: `"avx512+vnni"`,
 /// `"avx512"`, `"avx2+fma"`, `"neon"` or `"scalar"`. It is the best one the CPU runs,

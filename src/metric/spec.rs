@@ -23,6 +23,8 @@ pub(crate) enum Kernel {
 impl Kernel {
     /// The range `(min, max)` of the kernel's values over vectors of squared norm at most
     /// `max_sq` (Cauchy–Schwarz for the dot product).
+    // Used by the `hnsw_rs` adapter (feature `hnsw-rs`) and the tests.
+    #[cfg_attr(not(feature = "hnsw-rs"), allow(dead_code))]
     pub fn range(self, max_sq: f32) -> (f32, f32) {
         match self {
             Kernel::Dot => (-max_sq, max_sq),
@@ -86,6 +88,8 @@ impl MetricSpec {
 
     /// The smallest distance the metric gives between vectors of squared norm at most
     /// `max_sq` (a distance is monotone in the raw value: decreasing for a similarity).
+    // Used by the `hnsw_rs` adapter (feature `hnsw-rs`) and the tests.
+    #[cfg_attr(not(feature = "hnsw-rs"), allow(dead_code))]
     pub fn min_distance(self, max_sq: f32) -> f32 {
         let (lo, hi) = self.kernel.range(max_sq);
         match self.finish {
