@@ -2,8 +2,8 @@
 //! encoded at build time and viewed in a file, and at search time their distances to a
 //! prepared query, prefetch and decoding.
 //!
-//! Each element type is one file implementing [`Codec`]: [`f32`](self::f32), [`f16`],
-//! [`i8`](self::i8), [`i4`]. [`Rows`] borrows a gallery's rows in their element type and is
+//! Each element type is one file implementing [`Codec`]: `f32.rs`, `f16.rs`, `i8.rs`,
+//! `i4.rs`. [`Rows`] borrows a gallery's rows in their element type and is
 //! the one `match` over element types on the search path: each method forwards to the
 //! codec of its variant (`dispatch!`), so an executor calls `rows.scan(..)` and the codec's
 //! code below it is monomorphic (static dispatch, once per block or row). The file-level
@@ -143,13 +143,13 @@ fn cross_coded_pairs<C: Codec + ?Sized>(
 /// stays covariant in `'a`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Rows<'a> {
-    /// `f32` rows ([`f32::F32`]).
+    /// `f32` rows ([`self::f32::F32`]).
     F32(&'a [f32]),
-    /// IEEE-754 binary16 bits ([`f16::F16`]).
+    /// IEEE-754 binary16 bits ([`self::f16::F16`]).
     F16(&'a [u16]),
-    /// Codes, and one scale per row ([`i8::I8`]).
+    /// Codes, and one scale per row ([`self::i8::I8`]).
     I8(i8::I8Rows<'a>),
-    /// Packed 4-bit codes, and one scale per row ([`i4::I4`]).
+    /// Packed 4-bit codes, and one scale per row ([`self::i4::I4`]).
     I4(i4::I4Rows<'a>),
 }
 
