@@ -4,8 +4,8 @@
 //! reported by [`hardware_acceleration`]. Kernels compute raw dot products or squared
 //! Euclidean distances; a [`Metric`]'s description as data (`spec.rs`: which raw kernel,
 //! how its value becomes a distance, e.g. `1 - dot` for cosine and dot) picks the kernel
-//! and finishes its value. The scalar kernels in [`scalar`] are the reference the SIMD ones are tested
-//! against (`tests` below, with proptest).
+//! and finishes its value. The scalar kernels in [`scalar`] are the reference the SIMD
+//! ones are tested against (`tests` below, with proptest).
 
 use crate::types::Metric;
 use kernel::{RawKernel, by_kernel};
