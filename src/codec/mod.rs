@@ -3,9 +3,9 @@
 //! prepared query, prefetch and decoding.
 //!
 //! Each element type is one file implementing [`Codec`]: `f32.rs`, `f16.rs`, `i8.rs`,
-//! `i4.rs`. [`Rows`] borrows a gallery's rows in their element type and is
-//! the one `match` over element types on the search path: each method forwards to the
-//! codec of its variant (`dispatch!`), so an executor calls `rows.scan(..)` and the codec's
+//! `i4.rs`. [`Rows`] borrows a gallery's rows in their element type and is the one
+//! `match` over element types on the search path: each method forwards to the codec of
+//! its variant (`dispatch!`), so an executor calls `rows.scan(..)` and the codec's
 //! code below it is monomorphic (static dispatch, once per block or row). The file-level
 //! facts (viewing the sections, encoding, whether a `QUANT` section exists) go through the
 //! same list keyed by [`ElementType`] (`by_element_type!`).
