@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::filter::{Base, RowSet};
-use crate::gallery::rows::{CodedQuery, Query, Rows};
+use crate::codec::{CodedQuery, Query, Rows};
 use crate::metric;
 use crate::pool;
 use crate::topk::{RowHit, Top};

@@ -38,6 +38,7 @@
 //! vecmatch never edits a published file in place.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod codec;
 mod collection;
 mod error;
 #[cfg(feature = "capi")]

@@ -28,10 +28,6 @@ const LAYERS: &[&str] = &[
     "shards",
 ];
 
-/// Paths that belong to another layer than their top module: `gallery/rows.rs` is the
-/// row codec (it moves to `src/codec/`; remove this entry then).
-const REHOMED: &[(&str, &str)] = &[("gallery::rows", "codec")];
-
 type Graph = BTreeMap<String, BTreeSet<String>>;
 
 /// The top-level module a path under `src/` belongs to, unless it is left out.
@@ -80,28 +76,17 @@ fn references(text: &str) -> Vec<String> {
                     '}' => depth -= 1,
                     ',' if depth == 0 => item_start = true,
                     c if item_start && (c.is_ascii_alphanumeric() || c == '_') => {
-                        out.push(rehome(&body[j..]));
+                        out.push(ident(&body[j..]).to_owned());
                         item_start = false;
                     }
                     _ => {}
                 }
             }
         } else {
-            out.push(rehome(rest));
+            out.push(ident(rest).to_owned());
         }
     }
     out
-}
-
-/// The module `path` (the text after `crate::`) names, after [`REHOMED`].
-fn rehome(path: &str) -> String {
-    for (prefix, module) in REHOMED {
-        let rest = path.strip_prefix(prefix);
-        if rest.is_some_and(|r| !r.starts_with(|c: char| c.is_alphanumeric() || c == '_')) {
-            return (*module).to_owned();
-        }
-    }
-    ident(path).to_owned()
 }
 
 /// The graph of references between the top-level modules of the crate at `root`.
@@ -116,7 +101,6 @@ fn import_graph(root: &Path) -> Graph {
             tops.insert(m);
         }
     }
-    tops.extend(REHOMED.iter().map(|r| r.1.to_owned()));
     let mut graph = Graph::new();
     for f in files {
         let Some(me) = top_module(f.strip_prefix(&src).expect("under src/")) else {
@@ -224,8 +208,9 @@ fn a_cycle_and_an_upward_edge_are_reported() {
         ),
         (
             "topk.rs",
-            "use crate::gallery::rows::Rows; use crate::view::View;",
+            "use crate::codec::Rows; use crate::view::View;",
         ),
+        ("codec.rs", ""),
         ("extra.rs", "use crate::flat::scan;"),
         ("ffi/mod.rs", "use crate::shards::X;"),
     ];
@@ -238,7 +223,7 @@ fn a_cycle_and_an_upward_edge_are_reported() {
     assert_eq!(edges("flat"), ["topk"]); // `error` is not a module of this tree
     assert_eq!(edges("hnsw"), ["flat", "search"]);
     assert_eq!(edges("search"), ["flat", "hnsw"]);
-    assert_eq!(edges("topk"), ["codec"]); // gallery::rows is the codec; no `view` here
+    assert_eq!(edges("topk"), ["codec"]); // no `view` in this tree
     assert!(!graph.contains_key("ffi") && !graph.contains_key("lib"));
     let p = problems(&graph);
     let want = [

@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use crate::error::Result;
 use crate::filter::{Bits, RowSet};
 use crate::flat;
-use crate::gallery::rows::{Query, Rows};
+use crate::codec::{Query, Rows};
 use crate::metric;
 use crate::topk::TopK;
 use crate::types::{Hit, Metric, SearchParams};

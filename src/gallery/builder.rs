@@ -13,7 +13,7 @@ use crate::metric::{value_limit, within};
 use crate::types::{ElementType, Metric};
 
 use super::Gallery;
-use super::rows::Encoded;
+use crate::codec::Encoded;
 use crate::view::labels::LabelSets;
 
 mod build_info {

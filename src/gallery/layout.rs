@@ -3,6 +3,7 @@
 
 use std::ops::Range;
 
+use crate::codec;
 use crate::error::{Error, Result};
 use crate::types::{ElementType, Metric};
 
@@ -243,10 +244,10 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Layout> {
     }
     let missing =
         |k: SectionKind| Error::corrupt(format!("required section {} is missing", k.name()));
-    match (element_type, &quant) {
-        (ElementType::I8 | ElementType::I4, None) => return Err(missing(SectionKind::Quant)),
-        (ElementType::I8 | ElementType::I4, Some(_)) | (_, None) => {}
-        (_, Some(_)) => {
+    match (codec::has_quant(element_type), &quant) {
+        (true, None) => return Err(missing(SectionKind::Quant)),
+        (true, Some(_)) | (false, None) => {}
+        (false, Some(_)) => {
             return Err(Error::corrupt(format!(
                 "section QUANT in a {element_type} gallery"
             )));

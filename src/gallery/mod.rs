@@ -6,7 +6,6 @@ mod builder;
 mod graph_only;
 mod layout;
 pub(crate) mod lock;
-pub(crate) mod rows;
 mod storage;
 pub(crate) mod target;
 mod verify;
@@ -21,6 +20,7 @@ pub use graph_only::search_graph_only;
 pub use layout::SectionInfo;
 pub(crate) use writer::remove_stale_temps;
 
+use crate::codec::Rows;
 use crate::error::{Error, Result};
 use crate::hnsw::{self, GraphReport, graph::GraphView};
 use crate::search::{self, Dead, Filter, Pending};
@@ -28,7 +28,6 @@ use crate::types::{ElementType, Hit, Metric, SearchParams};
 use crate::view::View;
 use crate::view::labels::LabelsView;
 use layout::Layout;
-use rows::Rows;
 use storage::Storage;
 
 /// Options for [`Gallery::open_with`].
@@ -150,33 +149,11 @@ impl Gallery {
         };
         let misaligned = |name: &str| Error::corrupt(format!("section {name} is misaligned"));
         let vectors = cast(&l.vectors, "VECTORS")?;
-        let rows = match l.element_type {
-            ElementType::F32 => {
-                Rows::F32(bytemuck::try_cast_slice(vectors).map_err(|_| misaligned("VECTORS"))?)
-            }
-            ElementType::F16 => {
-                Rows::F16(bytemuck::try_cast_slice(vectors).map_err(|_| misaligned("VECTORS"))?)
-            }
-            ElementType::I8 | ElementType::I4 => {
-                let quant = l
-                    .quant
-                    .as_ref()
-                    .ok_or_else(|| Error::corrupt("required section QUANT is missing"))?;
-                let scales = bytemuck::try_cast_slice(cast(quant, "QUANT")?)
-                    .map_err(|_| misaligned("QUANT"))?;
-                match l.element_type {
-                    ElementType::I8 => Rows::I8 {
-                        codes: bytemuck::cast_slice(vectors),
-                        scales,
-                    },
-                    _ => Rows::I4 {
-                        codes: vectors,
-                        scales,
-                        stride: ElementType::I4.row_bytes(l.dims).unwrap_or(0),
-                    },
-                }
-            }
+        let quant = match &l.quant {
+            Some(r) => Some(cast(r, "QUANT")?),
+            None => None,
         };
+        let rows = Rows::view(l.element_type, l.dims, vectors, quant)?;
         let labels = match &l.labels {
             Some(r) => Some(LabelsView::parse(cast(r, "LABELS")?, l.count)?),
             None => None,

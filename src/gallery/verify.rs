@@ -7,7 +7,7 @@ use crate::metric::{value_limit, within};
 use crate::types::ElementType;
 
 use super::Gallery;
-use super::rows::Rows;
+use crate::codec::Rows;
 use crate::view::format;
 
 impl Gallery {

@@ -7,18 +7,18 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use hnsw_rs::prelude::{Distance, Hnsw};
 
 use crate::error::{Error, Result};
-use crate::metric;
+use crate::metric::{self, MetricSpec};
 use crate::types::Metric;
 
 use super::graph::{FrozenGraph, UpperLevel};
 use super::{GraphBuilder, HnswParams, Progress};
 
 /// Our SIMD kernels as `hnsw_rs`'s distance. `hnsw_rs` asserts that distances are never
-/// negative, but `1 - dot` is negative for rows with norms above 1 under [`Metric::Dot`]
-/// (and can be -1e-7 for identical unit rows through rounding), so a constant `shift`
-/// (`max(0, max_norm² - 1)` for dot, 0 otherwise) is added and the result clamped at 0.
-/// A constant shift changes neither the order of candidates nor the neighbour-selection
-/// heuristic, which compares two distances of the same kind.
+/// negative, but a metric's distance can be: `1 - dot` under [`Metric::Dot`] for rows with
+/// norms above 1 (and -1e-7 for identical unit rows through rounding). So a constant
+/// `shift` (see [`shift`]) is added and the result clamped at 0. A constant shift changes
+/// neither the order of candidates nor the neighbour-selection heuristic, which compares
+/// two distances of the same kind.
 struct KernelDistance {
     metric: Metric,
     shift: f32,
@@ -30,16 +30,22 @@ impl Distance<f32> for KernelDistance {
     }
 }
 
-/// The shift that makes every `1 - dot` distance between these rows non-negative.
-fn dot_shift(metric: Metric, vectors: &[f32], dims: usize) -> f32 {
-    if metric != Metric::Dot {
-        return 0.0;
-    }
-    let max_sq = vectors
-        .chunks_exact(dims)
-        .map(|r| r.iter().map(|x| x * x).sum::<f32>())
-        .fold(0.0f32, f32::max);
-    (max_sq * 1.0001 - 1.0).max(0.0)
+/// The shift that makes every distance between these rows non-negative: minus the
+/// metric's smallest distance over rows of their largest squared norm (with a margin for
+/// rounding; 1 for normalised rows, whose rounding the clamp absorbs), or 0.
+fn shift(metric: Metric, vectors: &[f32], dims: usize) -> f32 {
+    let spec = MetricSpec::of(metric);
+    let max_sq = if spec.normalized {
+        1.0
+    } else {
+        let max_sq = vectors
+            .chunks_exact(dims)
+            .map(|r| r.iter().map(|x| x * x).sum::<f32>())
+            .fold(0.0f32, f32::max);
+        max_sq * 1.0001
+    };
+    let s = -spec.min_distance(max_sq);
+    if s > 0.0 { s } else { 0.0 }
 }
 
 /// Builds with `hnsw_rs` parallel insertion (rayon), in chunks so progress can be reported.
@@ -70,7 +76,7 @@ impl GraphBuilder for HnswRsBuilder {
         let built = catch_unwind(AssertUnwindSafe(|| {
             let dist = KernelDistance {
                 metric,
-                shift: dot_shift(metric, vectors, dims),
+                shift: shift(metric, vectors, dims),
             };
             let hnsw = Hnsw::<f32, KernelDistance>::new(p.m, n, 16, p.ef_construction, dist);
             let items: Vec<(&[f32], usize)> = vectors
@@ -143,4 +149,22 @@ fn freeze(hnsw: &Hnsw<'_, f32, KernelDistance>, n: usize, p: &HnswParams) -> Res
         .map(|l| UpperLevel::from_lists(l.iter().map(|(r, nb)| (*r, nb.as_slice())), p.m))
         .collect();
     Ok(g)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shift_lifts_the_smallest_distance_to_zero() {
+        // Rows of squared norm 4 and 1: `1 - dot` reaches 1 - 4 = -3 under dot.
+        let rows = [2.0, 0.0, 0.0, 1.0];
+        let s = shift(Metric::Dot, &rows, 2);
+        assert!((s - (4.0 * 1.0001 - 1.0)).abs() < 1e-6, "{s}");
+        assert!(metric::distance(Metric::Dot, &rows[..2], &rows[..2]) + s >= 0.0);
+        // Unit rows under dot need only the margin; normalised rows (cosine) and L2 none.
+        assert!(shift(Metric::Dot, &[0.6, 0.8], 2) < 1e-3);
+        assert_eq!(shift(Metric::Cosine, &[0.6, 0.8], 2), 0.0);
+        assert_eq!(shift(Metric::L2, &rows, 2), 0.0);
+    }
 }

@@ -7,8 +7,8 @@ use std::cell::RefCell;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 
+use crate::codec::{Query, Rows};
 use crate::filter::RowSet;
-use crate::gallery::rows::{Query, Rows};
 use crate::types::SearchParams;
 use crate::view::View;
 

@@ -290,7 +290,7 @@ pub(super) unsafe fn dot_i8i8(a: &[i8], b: &[i8]) -> i32 {
 }
 
 /// Dot product of `i8` query codes with packed `i4` row codes, exact in `i32`. Layout
-/// (see `gallery::rows`): each 32-byte block of `codes` holds 64 components, component
+/// (see `codec/i4.rs`): each 32-byte block of `codes` holds 64 components, component
 /// `j < 32` in the low nibble of byte `j` and component `32 + j` in its high nibble, as
 /// `code + 8`. `q` holds the query codes (`-127..=127`) in natural order, two per byte of
 /// `codes`. Whole blocks only: `min(q.len() / 64, codes.len() / 32)` of them.

@@ -2,28 +2,33 @@
 //!
 //! The backend is chosen once per process (first use) from runtime CPU detection and
 //! reported by [`hardware_acceleration`]. Kernels compute raw dot products or squared
-//! Euclidean distances; [`Metric`] turns them into distances (`1 - dot` for cosine and
-//! dot). The scalar kernels in [`scalar`] are the reference the SIMD ones are tested
-//! against (`tests` below, with proptest).
+//! Euclidean distances; a [`Metric`]'s description as data (`spec.rs`: which raw kernel,
+//! how its value becomes a distance, e.g. `1 - dot` for cosine and dot) picks the kernel
+//! and finishes its value. The scalar kernels in [`scalar`] are the reference the SIMD
+//! ones are tested against (`tests` below, with proptest).
 
 use crate::types::Metric;
+use kernel::{RawKernel, by_kernel};
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 mod backend;
+mod kernel;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 mod normalize;
 pub mod scalar;
 #[cfg(feature = "simsimd")]
 mod simsimd_backend;
+pub(crate) mod spec;
 
 pub use backend::{BACKEND_ENV, Backend, BackendKind, check_backend};
 pub use normalize::{
     check_finite, check_input, normalize_in_place, prepare_query, value_limit, within,
 };
+pub(crate) use spec::{Kernel, MetricSpec};
 
 /// Names the kernel backend this process uses for distances: `"avx512+vnni"`,
 /// `"avx512"`, `"avx2+fma"`, `"neon"` or `"scalar"`. It is the best one the CPU runs,
@@ -65,17 +70,10 @@ pub fn prefetch_lines<T>(data: &[T], lines: usize) {
 // those sets (`Backend::detect`, `available`, `active`) or through `Backend::new_unchecked`,
 // whose caller promised them (`backend.rs`): the field is private.
 
-/// Whether the metric's kernel is a dot product (cosine, dot) rather than L2.
-#[inline(always)]
-fn is_dot(metric: Metric) -> bool {
-    !matches!(metric, Metric::L2)
-}
-
-/// Turns a raw kernel value into a distance.
-#[inline(always)]
-fn finish(metric: Metric, raw: f32) -> f32 {
-    if is_dot(metric) { 1.0 - raw } else { raw }
-}
+// Metrics. Each entry point reads its metric as data (`MetricSpec`, `spec.rs`): it matches
+// the metric's raw kernel once (`by_kernel!`) into a function generic over the kernel type
+// (`kernel.rs`), which dispatches on the backend, and finishes the raw value with
+// `MetricSpec::finish`.
 
 /// Distance between `a` and `b` (over their common length) under `metric`, with the
 /// process's backend. Vectors must already be normalised for [`Metric::Cosine`].
@@ -90,42 +88,24 @@ pub fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
 #[doc(hidden)]
 #[inline]
 pub fn distance_with(backend: Backend, metric: Metric, a: &[f32], b: &[f32]) -> f32 {
-    let raw = match backend.kind() {
+    let spec = MetricSpec::of(metric);
+    spec.finish(by_kernel!(spec.kernel, pair(backend, a, b)))
+}
+
+/// The raw kernel `K` of `a` and `b` on `backend`.
+#[inline(always)]
+fn pair<K: RawKernel>(backend: Backend, a: &[f32], b: &[f32]) -> f32 {
+    match backend.kind() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the backend's kind proves AVX-512 F/BW/VL/DQ, AVX2, FMA, F16C (Dispatch).
-        BackendKind::Avx512 | BackendKind::Avx512Vnni => unsafe {
-            if is_dot(metric) {
-                avx512::pair::<avx512::Dot>(a, b)
-            } else {
-                avx512::pair::<avx512::L2>(a, b)
-            }
-        },
+        BackendKind::Avx512 | BackendKind::Avx512Vnni => unsafe { avx512::pair::<K::Avx512>(a, b) },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the backend's kind proves AVX2, FMA and F16C (Dispatch, above).
-        BackendKind::Avx2Fma => unsafe {
-            if is_dot(metric) {
-                avx2::pair::<avx2::Dot>(a, b)
-            } else {
-                avx2::pair::<avx2::L2>(a, b)
-            }
-        },
+        BackendKind::Avx2Fma => unsafe { avx2::pair::<K::Avx2>(a, b) },
         #[cfg(target_arch = "aarch64")]
-        BackendKind::Neon => {
-            if is_dot(metric) {
-                neon::dot(a, b)
-            } else {
-                neon::l2sq(a, b)
-            }
-        }
-        _ => {
-            if is_dot(metric) {
-                scalar::dot(a, b)
-            } else {
-                scalar::l2sq(a, b)
-            }
-        }
-    };
-    finish(metric, raw)
+        BackendKind::Neon => K::neon(a, b),
+        _ => K::scalar(a, b),
+    }
 }
 
 /// Distance from `q` to a half-precision row (`x` as IEEE-754 binary16 bits), as
@@ -139,36 +119,24 @@ pub fn distance_f16(metric: Metric, q: &[f32], x: &[u16]) -> f32 {
 #[doc(hidden)]
 #[inline]
 pub fn distance_f16_with(backend: Backend, metric: Metric, q: &[f32], x: &[u16]) -> f32 {
-    let raw = match backend.kind() {
+    let spec = MetricSpec::of(metric);
+    spec.finish(by_kernel!(spec.kernel, pair_f16(backend, q, x)))
+}
+
+/// The raw kernel `K` of `q` and the half-precision row `x` on `backend`.
+#[inline(always)]
+fn pair_f16<K: RawKernel>(backend: Backend, q: &[f32], x: &[u16]) -> f32 {
+    match backend.kind() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the backend's kind proves AVX-512 F/BW/VL/DQ, AVX2, FMA, F16C (Dispatch).
         BackendKind::Avx512 | BackendKind::Avx512Vnni => unsafe {
-            let r = avx512::F16Row(x);
-            if is_dot(metric) {
-                avx512::pair_row::<avx512::Dot, _>(q, &r)
-            } else {
-                avx512::pair_row::<avx512::L2, _>(q, &r)
-            }
+            avx512::pair_row::<K::Avx512, _>(q, &avx512::F16Row(x))
         },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the backend's kind proves AVX2, FMA and F16C (Dispatch, above).
-        BackendKind::Avx2Fma => unsafe {
-            let r = avx2::F16Row(x);
-            if is_dot(metric) {
-                avx2::pair_row::<avx2::Dot, _>(q, &r)
-            } else {
-                avx2::pair_row::<avx2::L2, _>(q, &r)
-            }
-        },
-        _ => {
-            if is_dot(metric) {
-                scalar::dot_f16(q, x)
-            } else {
-                scalar::l2sq_f16(q, x)
-            }
-        }
-    };
-    finish(metric, raw)
+        BackendKind::Avx2Fma => unsafe { avx2::pair_row::<K::Avx2, _>(q, &avx2::F16Row(x)) },
+        _ => K::scalar_f16(q, x),
+    }
 }
 
 /// Distance from `q` to the row `scale × codes`, as [`distance`] on the decoded row.
@@ -187,39 +155,41 @@ pub fn distance_i8_with(
     codes: &[i8],
     scale: f32,
 ) -> f32 {
-    let raw = match backend.kind() {
+    let spec = MetricSpec::of(metric);
+    spec.finish(by_kernel!(spec.kernel, pair_i8(backend, q, codes, scale)))
+}
+
+/// The raw kernel `K` of `q` and the row `scale × codes` on `backend`. A linear kernel
+/// (the dot product) gets the scale once, on the sum, rather than on every lane.
+#[inline(always)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(unused_variables))]
+fn pair_i8<K: RawKernel>(backend: Backend, q: &[f32], codes: &[i8], scale: f32) -> f32 {
+    let (lanes, sum) = if K::LINEAR {
+        (1.0, scale)
+    } else {
+        (scale, 1.0)
+    };
+    match backend.kind() {
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the backend's kind proves AVX-512 F/BW/VL/DQ, AVX2, FMA, F16C (Dispatch).
         BackendKind::Avx512 | BackendKind::Avx512Vnni => unsafe {
-            if is_dot(metric) {
-                let r = avx512::I8Row { codes, scale: 1.0 };
-                avx512::pair_row::<avx512::Dot, _>(q, &r) * scale
-            } else {
-                let r = avx512::I8Row { codes, scale };
-                avx512::pair_row::<avx512::L2, _>(q, &r)
-            }
+            let r = avx512::I8Row {
+                codes,
+                scale: lanes,
+            };
+            avx512::pair_row::<K::Avx512, _>(q, &r) * sum
         },
         #[cfg(target_arch = "x86_64")]
         // SAFETY: the backend's kind proves AVX2, FMA and F16C (Dispatch, above).
         BackendKind::Avx2Fma => unsafe {
-            if is_dot(metric) {
-                // The scale is applied once to the sum rather than to every lane.
-                let r = avx2::I8Row { codes, scale: 1.0 };
-                avx2::pair_row::<avx2::Dot, _>(q, &r) * scale
-            } else {
-                let r = avx2::I8Row { codes, scale };
-                avx2::pair_row::<avx2::L2, _>(q, &r)
-            }
+            let r = avx2::I8Row {
+                codes,
+                scale: lanes,
+            };
+            avx2::pair_row::<K::Avx2, _>(q, &r) * sum
         },
-        _ => {
-            if is_dot(metric) {
-                scalar::dot_i8(q, codes, scale)
-            } else {
-                scalar::l2sq_i8(q, codes, scale)
-            }
-        }
-    };
-    finish(metric, raw)
+        _ => K::scalar_i8(q, codes, scale),
+    }
 }
 
 /// Dot product of two `i8` code vectors (codes in `-127..=127`), exact: the graph walk
@@ -278,12 +248,11 @@ pub fn dot_i4_with(backend: Backend, q: &[i8], codes: &[u8]) -> i32 {
 #[cfg(feature = "simsimd")]
 #[doc(hidden)]
 pub fn distance_simsimd(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
-    let raw = if is_dot(metric) {
-        simsimd_backend::dot(a, b)
-    } else {
-        simsimd_backend::l2sq(a, b)
-    };
-    finish(metric, raw)
+    fn raw<K: RawKernel>(a: &[f32], b: &[f32]) -> f32 {
+        K::simsimd(a, b)
+    }
+    let spec = MetricSpec::of(metric);
+    spec.finish(by_kernel!(spec.kernel, raw(a, b)))
 }
 
 /// Distances from `query` (length `d`) to each of the rows of `rows` (row-major, `d`
@@ -337,21 +306,35 @@ pub fn cross_with(
         return;
     }
     let nq = (queries.len() / d).min(out.len() / nr);
+    let spec = MetricSpec::of(metric);
+    by_kernel!(
+        spec.kernel,
+        cross_k(backend, metric, queries, rows, d, nq, out)
+    )
+}
+
+/// [`cross_with`] for the raw kernel `K` of `metric`, `nq` queries.
+#[inline(always)]
+fn cross_k<K: RawKernel>(
+    backend: Backend,
+    metric: Metric,
+    queries: &[f32],
+    rows: &[f32],
+    d: usize,
+    nq: usize,
+    out: &mut [f32],
+) {
+    let nr = rows.len() / d;
     match backend.kind() {
         #[cfg(target_arch = "x86_64")]
         BackendKind::Avx512 | BackendKind::Avx512Vnni => {
             let tile = |qs: [&[f32]; avx512::QT], rs: [&[f32]; avx512::RT]| {
                 // The backend's kind proves AVX-512 F/BW/VL/DQ, AVX2, FMA, F16C (Dispatch).
                 // SAFETY: CPU features as above; `cross_tiled` passes `d`-element slices.
-                unsafe {
-                    if is_dot(metric) {
-                        avx512::tile::<avx512::Dot>(qs, rs, d)
-                    } else {
-                        avx512::tile::<avx512::L2>(qs, rs, d)
-                    }
-                }
+                unsafe { avx512::tile::<K::Avx512>(qs, rs, d) }
             };
-            let fin = |v| finish(metric, v);
+            let spec = MetricSpec::of(metric);
+            let fin = |v| spec.finish(v);
             cross_tiled::<_, _, _, _, { avx512::QT }, { avx512::RT }>(
                 (queries, d),
                 (rows, d),
@@ -366,15 +349,10 @@ pub fn cross_with(
             let tile = |qs: [&[f32]; avx2::QT], rs: [&[f32]; avx2::RT]| {
                 // The backend's kind proves AVX2, FMA and F16C (Dispatch).
                 // SAFETY: CPU features as above; `cross_tiled` passes `d`-element slices.
-                unsafe {
-                    if is_dot(metric) {
-                        avx2::tile::<avx2::Dot>(qs, rs, d)
-                    } else {
-                        avx2::tile::<avx2::L2>(qs, rs, d)
-                    }
-                }
+                unsafe { avx2::tile::<K::Avx2>(qs, rs, d) }
             };
-            let fin = |v| finish(metric, v);
+            let spec = MetricSpec::of(metric);
+            let fin = |v| spec.finish(v);
             cross_tiled::<_, _, _, _, { avx2::QT }, { avx2::RT }>(
                 (queries, d),
                 (rows, d),

@@ -5,6 +5,8 @@ use std::borrow::Cow;
 use crate::error::{Error, Result};
 use crate::types::{ElementType, Metric};
 
+use super::MetricSpec;
+
 /// Checks that every value is finite.
 ///
 /// # Errors
@@ -32,7 +34,7 @@ pub fn check_finite(v: &[f32], what: impl FnOnce() -> String) -> Result<()> {
 /// - stored as [`ElementType::F16`] (L2 and dot): also at most 65,504, the largest finite
 ///   `f16`.
 pub fn value_limit(metric: Metric, element_type: ElementType, dims: usize) -> f32 {
-    if metric == Metric::Cosine {
+    if MetricSpec::of(metric).normalized {
         return f32::MAX;
     }
     let limit = (2f64.powi(62) / (dims.max(1) as f64).sqrt()) as f32;
@@ -117,7 +119,7 @@ pub fn prepare_query(metric: Metric, dims: usize, query: &[f32]) -> Result<Cow<'
         });
     }
     check_input(metric, ElementType::F32, query, || "query".into())?;
-    if metric == Metric::Cosine {
+    if MetricSpec::of(metric).normalized {
         let mut q = query.to_vec();
         normalize_in_place(&mut q, || "query".into())?;
         Ok(Cow::Owned(q))

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use crate::error::Result;
 use crate::filter::RowSet;
 use crate::flat;
-use crate::gallery::rows::Query;
+use crate::codec::Query;
 use crate::pool;
 use crate::topk::RowHit;
 use crate::types::{Hit, SearchParams};

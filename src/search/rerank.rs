@@ -3,7 +3,7 @@
 //! with a `RESCORE` section, and `rescore > 0`), how many candidates the executor finds
 //! on the stored codes, and their exact distances on the `f32` rows.
 
-use crate::gallery::rows::Rows;
+use crate::codec::Rows;
 use crate::types::{Hit, SearchParams};
 use crate::view::View;
 

@@ -5,7 +5,7 @@ use rayon::prelude::*;
 
 use crate::error::Result;
 use crate::filter::RowSet;
-use crate::gallery::rows::Query;
+use crate::codec::Query;
 use crate::hnsw::graph::GraphView;
 use crate::hnsw::search::{Cand, search};
 use crate::types::{Hit, SearchParams};

@@ -7,7 +7,7 @@ pub(crate) mod labels;
 
 use std::borrow::Cow;
 
-use crate::gallery::rows::Rows;
+use crate::codec::Rows;
 use crate::types::Metric;
 use format::KeyIndexEntry;
 use labels::LabelsView;

@@ -241,7 +241,7 @@ fn draw_levels(n: usize, m: usize, seed: u64) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::filter::RowSet;
-    use crate::gallery::rows::Query;
+    use crate::codec::Query;
     use crate::hnsw::search::search;
     use crate::types::SearchParams;
     use crate::view::View;
@@ -265,7 +265,7 @@ mod tests {
         let view = View {
             metric: Metric::Dot,
             dims: d,
-            rows: crate::gallery::rows::Rows::F32(vectors),
+            rows: crate::codec::Rows::F32(vectors),
             exact: None,
             keys: &keys,
             key_index: &[],
