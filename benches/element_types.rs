@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion};
-use vecmatch::metric::{
+use vecmatch::unstable::{
     Backend, distance_f16_with, distance_i8_with, distance_with, dot_i8i8_with,
 };
 use vecmatch::{ElementType, Gallery, GalleryBuilder, HnswParams, Metric, SearchParams};

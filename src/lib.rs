@@ -44,15 +44,16 @@ mod error;
 pub mod ffi;
 mod filter;
 mod flat;
-pub mod gallery;
-pub mod hnsw;
-pub mod metric;
+mod gallery;
+mod hnsw;
+mod metric;
 mod pool;
 mod rescore;
 mod search;
 mod shards;
 mod topk;
 mod types;
+pub mod unstable;
 
 pub use collection::{Collection, CollectionOptions, CollectionStats, CommitReport, Durability};
 pub use error::{Error, Result};
@@ -62,7 +63,6 @@ pub use metric::hardware_acceleration;
 pub use pool::thread_limit;
 pub use search::{Filter, KeyPredicate};
 pub use shards::ShardSet;
-pub use topk::TopK;
 pub use types::{DEFAULT_RESCORE, ElementType, Hit, KeyFilter, Metric, SearchParams};
 
 #[doc = include_str!("../README.md")]

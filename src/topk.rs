@@ -95,13 +95,9 @@ impl TopK {
     }
 
     /// Number of hits currently held.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.heap.len()
-    }
-
-    /// Whether no hit is held.
-    pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
     }
 
     /// Merges another selector (same `k`) into this one.

@@ -21,9 +21,7 @@ pub mod scalar;
 mod simsimd_backend;
 
 pub use backend::{BACKEND_ENV, Backend, BackendKind, check_backend};
-pub use normalize::{
-    check_finite, check_input, normalize_in_place, prepare_query, value_limit, within,
-};
+pub use normalize::{check_input, normalize_in_place, prepare_query, value_limit, within};
 
 /// Names the kernel backend this process uses for distances: `"avx512+vnni"`,
 /// `"avx512"`, `"avx2+fma"`, `"neon"` or `"scalar"`. It is the best one the CPU runs,

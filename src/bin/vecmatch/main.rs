@@ -124,7 +124,7 @@ fn main() -> ExitCode {
     }));
     let cli = Cli::parse();
     // A bad VECMATCH_BACKEND fails every command up front, before any output.
-    if let Err(e) = vecmatch::metric::check_backend() {
+    if let Err(e) = vecmatch::unstable::check_backend() {
         eprintln!("vecmatch: {e}");
         return ExitCode::from(1);
     }
