@@ -45,7 +45,7 @@ fn gallery(base: &[f32], d: usize, et: ElementType, rescore: bool) -> Gallery {
     let mut b = GalleryBuilder::new(d, Metric::Dot).expect("builder");
     let keys: Vec<u64> = (0..(base.len() / d) as u64).collect();
     b.add_batch(&keys, base).expect("add");
-    b.element_type(et).rescore(rescore);
+    b.element_type(et).keep_f32_rows(rescore);
     b.hnsw(HnswParams::default()).expect("params");
     // One thread: every configuration gets the same graph.
     let pool = rayon::ThreadPoolBuilder::new()

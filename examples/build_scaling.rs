@@ -13,7 +13,7 @@
 //! already holds the vectors) against vectors + graph, and recall@10 at each ef.
 use std::time::Instant;
 
-use vecmatch::{Builder, GalleryBuilder, HnswParams, Metric, SearchParams};
+use vecmatch::{GalleryBuilder, HnswAlgorithm, HnswParams, Metric, SearchParams};
 
 fn fvecs(path: &str) -> Result<(usize, Vec<f32>), Box<dyn std::error::Error>> {
     let b = std::fs::read(path)?;
@@ -81,7 +81,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?;
         for name in &builders {
             b.hnsw(HnswParams {
-                builder: Builder::from_name(name)?,
+                algorithm: HnswAlgorithm::from_name(name)?,
                 seed: std::env::var("SEED")
                     .ok()
                     .and_then(|s| s.parse().ok())

@@ -58,12 +58,12 @@ pub mod unstable;
 pub use collection::{Collection, CollectionOptions, CollectionStats, CommitReport, Durability};
 pub use error::{Error, Result};
 pub use gallery::{Gallery, GalleryBuilder, GalleryInfo, OpenOptions, SectionInfo};
-pub use hnsw::{Builder, GraphReport, HnswParams, Progress};
+pub use hnsw::{GraphReport, HnswAlgorithm, HnswParams, Progress};
 pub use metric::hardware_acceleration;
 pub use pool::thread_limit;
 pub use search::{Filter, KeyPredicate};
 pub use shards::ShardSet;
-pub use types::{DEFAULT_RESCORE, ElementType, Hit, KeyFilter, Metric, SearchParams};
+pub use types::{DEFAULT_RERANK_FACTOR, ElementType, Hit, KeyFilter, Metric, SearchParams};
 
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

@@ -6,7 +6,7 @@ use crate::types::{Hit, SearchParams};
 
 /// How many candidates the compact stage returns for a final `k`.
 pub(crate) fn candidates(params: &SearchParams<'_>) -> usize {
-    params.k.saturating_mul(params.rescore.max(1))
+    params.k.saturating_mul(params.rerank_factor.max(1))
 }
 
 /// Re-ranks `rows` (candidate rows of `exact`'s gallery) by their exact distance to the

@@ -131,9 +131,9 @@ impl<'a> View<'a> {
     }
 
     /// The view of the exact `f32` rows when this search re-ranks with them (a compact
-    /// gallery with a `RESCORE` section and `params.rescore > 0`).
+    /// gallery with a `RESCORE` section and `params.rerank_factor > 0`).
     pub fn rescorer(&self, params: &SearchParams<'_>) -> Option<View<'a>> {
-        let exact = self.exact.filter(|_| params.rescore > 0)?;
+        let exact = self.exact.filter(|_| params.rerank_factor > 0)?;
         Some(View {
             rows: Rows::F32(exact),
             exact: None,
@@ -288,8 +288,8 @@ impl Gallery {
     }
 
     /// Whether the file keeps `f32` rows beside compact ones (a `RESCORE` section) for
-    /// exact re-ranking.
-    pub fn has_rescore(&self) -> bool {
+    /// exact re-ranking ([`GalleryBuilder::keep_f32_rows`]).
+    pub fn has_f32_rows(&self) -> bool {
         self.layout.rescore.is_some()
     }
 
