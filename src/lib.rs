@@ -36,6 +36,10 @@
 //!
 //! **mmap contract**: a gallery file must not be modified or truncated while it is open.
 //! vecmatch never edits a published file in place.
+//!
+//! Everything at the crate root is the API, recorded in `tests/public-api.txt`.
+//! [`unstable`] holds kernels and backends for benchmarks and per-backend tests; it is not
+//! covered by semver.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod collection;
