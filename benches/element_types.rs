@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion};
 use support::{data, read_fvecs, read_ivecs};
-use vecmatch::metric::{
+use vecmatch::unstable::{
     Backend, distance_f16_with, distance_i8_with, distance_with, dot_i8i8_with,
 };
 use vecmatch::{ElementType, Gallery, GalleryBuilder, HnswParams, Metric, SearchParams};
@@ -32,7 +32,7 @@ fn gallery(base: &[f32], d: usize, et: ElementType, rescore: bool) -> Gallery {
     let mut b = GalleryBuilder::new(d, Metric::Dot).expect("builder");
     let keys: Vec<u64> = (0..(base.len() / d) as u64).collect();
     b.add_batch(&keys, base).expect("add");
-    b.element_type(et).rescore(rescore);
+    b.element_type(et).keep_f32_rows(rescore);
     b.hnsw(HnswParams::default()).expect("params");
     // One thread: every configuration gets the same graph.
     let pool = rayon::ThreadPoolBuilder::new()

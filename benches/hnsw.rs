@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use support::{data, read_fvecs, read_ivecs, vecs};
-use vecmatch::{Builder, Gallery, GalleryBuilder, HnswParams, Metric, SearchParams};
+use vecmatch::{Gallery, GalleryBuilder, HnswAlgorithm, HnswParams, Metric, SearchParams};
 
 fn builder(vectors: &[f32], d: usize, params: Option<HnswParams>) -> GalleryBuilder {
     let mut b = GalleryBuilder::new(d, Metric::Dot).expect("builder");
@@ -78,21 +78,21 @@ fn main() {
     // Build throughput: the native builder, and hnsw_rs as the baseline.
     let mut build = Vec::new();
     let mut g = None;
-    for kind in [Builder::Native, Builder::HnswRs] {
+    for kind in [HnswAlgorithm::Native, HnswAlgorithm::HnswRs] {
         for threads in [1usize, 2] {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
                 .expect("pool");
             let params = HnswParams {
-                builder: kind,
+                algorithm: kind,
                 ..HnswParams::default()
             };
             let b = builder(&base, d, Some(params));
             let t0 = Instant::now();
             let built = pool.install(|| b.build_in_memory()).expect("build");
             build.push((kind, threads, n as f64 / t0.elapsed().as_secs_f64()));
-            if kind == Builder::Native {
+            if kind == HnswAlgorithm::Native {
                 g = Some(built);
             }
         }
@@ -165,7 +165,7 @@ fn main() {
     for (kind, t, vps) in &build {
         let base = build
             .iter()
-            .find(|(k, bt, _)| *k == Builder::HnswRs && bt == t)
+            .find(|(k, bt, _)| *k == HnswAlgorithm::HnswRs && bt == t)
             .map_or(f64::NAN, |x| x.2);
         println!(
             "  build ({}), {t} thread(s): {vps:.0} vectors/s = {:.2}x hnsw_rs",

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use vecmatch::Metric;
-use vecmatch::metric::{Backend, cross_with, distance_simsimd, distance_with, scan_with};
+use vecmatch::unstable::{Backend, cross_with, distance_simsimd, distance_with, scan_with};
 
 const DIMS: [usize; 5] = [96, 128, 384, 768, 1536];
 /// Shapes: dimension, rows per scan, queries × rows per cross (the batch search block is

@@ -17,7 +17,7 @@ mod support;
 use std::time::Instant;
 
 use support::read_fvecs;
-use vecmatch::{Builder, GalleryBuilder, HnswParams, Metric, SearchParams};
+use vecmatch::{GalleryBuilder, HnswAlgorithm, HnswParams, Metric, SearchParams};
 
 /// A `/proc/self/status` field in bytes (Linux; 0 elsewhere).
 fn status_bytes(field: &str) -> u64 {
@@ -71,7 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?;
         for name in &builders {
             b.hnsw(HnswParams {
-                builder: Builder::from_name(name)?,
+                algorithm: HnswAlgorithm::from_name(name)?,
                 seed: std::env::var("SEED")
                     .ok()
                     .and_then(|s| s.parse().ok())

@@ -62,7 +62,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             same = 0;
             for q in queries.chunks_exact(d) {
                 let t = Instant::now();
-                let a = vecmatch::gallery::search_graph_only(&g, q, &graph)?;
+                let a = vecmatch::unstable::search_graph_only(&g, q, &graph)?;
                 a_t += t.elapsed().as_secs_f64();
                 let t = Instant::now();
                 let b = g.search(q, &exact)?;

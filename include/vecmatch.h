@@ -405,14 +405,16 @@ typedef struct {
      */
     size_t threads;
     /**
-     * For `f16`/`i8` galleries that keep their `f32` rows: the best `k × rescore`
-     * candidates are re-ranked with exact distances; 0 = the default, 4.
+     * For compact galleries that keep their `f32` rows: the best `k × rerank_factor`
+     * candidates are re-ranked with exact distances; 0 = the default, 4 (Rust
+     * `SearchParams::rerank_factor`).
      */
-    size_t rescore;
+    size_t rerank_factor;
     /**
-     * Turns re-ranking off: hits and distances are those of the compact rows.
+     * Turns re-ranking off: hits and distances are those of the compact rows (Rust
+     * `rerank_factor: 0`).
      */
-    bool no_rescore;
+    bool no_rerank;
 } vecmatch_search_params;
 
 /**
@@ -495,7 +497,7 @@ vecmatch_status vecmatch_builder_set_hnsw(vecmatch_builder *builder,
  * Chooses how the vectors are stored (default `VECMATCH_ELEMENT_F32`): `f16` halves the
  * vector bytes and `i8` quarters them, and searches read that many fewer bytes. With
  * `keep_f32_rows` a compact gallery also keeps the `f32` rows, so searches re-rank their
- * best candidates exactly (`rescore` in `vecmatch_search_params`); ignored for `f32`.
+ * best candidates exactly (`rerank_factor` in `vecmatch_search_params`); ignored for `f32`.
  *
  * # Safety
  * `builder` NULL or a live handle used by no other thread.

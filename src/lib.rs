@@ -36,6 +36,10 @@
 //!
 //! **mmap contract**: a gallery file must not be modified or truncated while it is open.
 //! vecmatch never edits a published file in place.
+//!
+//! Everything at the crate root is the API, recorded in `tests/public-api.txt`.
+//! [`unstable`] holds kernels and backends for benchmarks and per-backend tests; it is not
+//! covered by semver.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod codec;
@@ -45,27 +49,27 @@ mod error;
 pub mod ffi;
 mod filter;
 mod flat;
-pub mod gallery;
-pub mod hnsw;
+mod gallery;
+mod hnsw;
 mod ingest;
-pub mod metric;
+mod metric;
 mod pool;
 mod search;
 mod shards;
 mod topk;
 mod types;
+pub mod unstable;
 mod view;
 
 pub use collection::{Collection, CollectionOptions, CollectionStats, CommitReport, Durability};
 pub use error::{Error, Result};
 pub use gallery::{Gallery, GalleryBuilder, GalleryInfo, OpenOptions, SectionInfo};
-pub use hnsw::{Builder, GraphReport, HnswParams, Progress};
+pub use hnsw::{GraphReport, HnswAlgorithm, HnswParams, Progress};
 pub use metric::hardware_acceleration;
 pub use pool::thread_limit;
 pub use search::{Filter, KeyPredicate};
 pub use shards::ShardSet;
-pub use topk::TopK;
-pub use types::{DEFAULT_RESCORE, ElementType, Hit, KeyFilter, Metric, SearchParams};
+pub use types::{DEFAULT_RERANK_FACTOR, ElementType, Hit, KeyFilter, Metric, SearchParams};
 
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

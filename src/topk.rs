@@ -139,6 +139,7 @@ impl<T: Rank> Top<T> {
     }
 
     /// Number of items currently held.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.heap.len()
     }
@@ -158,57 +159,9 @@ impl<T: Rank> Top<T> {
     }
 }
 
-/// Keeps the `k` best hits seen so far.
-///
-/// Cost: `O(log k)` per accepted hit, `O(1)` per rejected one ([`TopK::accepts`] lets hot
-/// loops skip the key lookup for the common rejected case).
-#[derive(Debug, Clone)]
-pub struct TopK(Top<Hit>);
-
-impl TopK {
-    /// An empty selector for `k` hits, optionally limited to `distance <= max_distance`.
-    pub fn new(k: usize, max_distance: Option<f32>) -> Self {
-        TopK(Top::new(k, max_distance))
-    }
-
-    /// Whether a hit at `distance` could enter (ties on distance are decided by key in
-    /// [`TopK::push`], so equality returns `true`).
-    ///
-    /// A NaN distance (only possible on a damaged or forged file: valid vectors are
-    /// bounded so that no distance overflows) counts as `+inf`: it ranks last but is never
-    /// silently dropped while there is room.
-    #[inline(always)]
-    pub fn accepts(&self, distance: f32) -> bool {
-        self.0.accepts(distance)
-    }
-
-    /// Offers a hit; keeps it if it ranks among the best `k` (a NaN distance is kept as
-    /// `+inf`).
-    #[inline]
-    pub fn push(&mut self, hit: Hit) {
-        self.0.push(hit)
-    }
-
-    /// Number of hits currently held.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether no hit is held.
-    pub fn is_empty(&self) -> bool {
-        self.0.len() == 0
-    }
-
-    /// Merges another selector (same `k`) into this one.
-    pub fn merge(&mut self, other: TopK) {
-        self.0.merge(other.0)
-    }
-
-    /// The hits, best first.
-    pub fn into_sorted(self) -> Vec<Hit> {
-        self.0.into_sorted()
-    }
-}
+/// Keeps the `k` best hits seen so far: `O(log k)` per accepted hit, `O(1)` per rejected
+/// one ([`Top::accepts`] lets hot loops skip the key lookup for the common rejected case).
+pub(crate) type TopK = Top<Hit>;
 
 #[cfg(test)]
 mod tests {

@@ -24,7 +24,7 @@ pub enum Metric {
 
 impl Metric {
     /// The code stored in a gallery file header.
-    pub fn code(self) -> u32 {
+    pub(crate) fn code(self) -> u32 {
         self as u32
     }
 
@@ -32,7 +32,7 @@ impl Metric {
     ///
     /// # Errors
     /// [`Error::Corrupt`] for an unknown code.
-    pub fn from_code(code: u32) -> Result<Self> {
+    pub(crate) fn from_code(code: u32) -> Result<Self> {
         match code {
             0 => Ok(Metric::Cosine),
             1 => Ok(Metric::Dot),
@@ -89,9 +89,10 @@ impl std::fmt::Display for Metric {
 ///   components (32 bytes): an eighth of `f32`. Meant for graph walks whose candidates
 ///   are re-ranked against `f32` rows; on its own it is coarse.
 ///
-/// A gallery of a compact type may also keep its `f32` rows in a `RESCORE` section
-/// ([`crate::GalleryBuilder::rescore`]): searches then rank candidates on the compact rows
-/// and re-rank the best `k × SearchParams::rescore` of them exactly.
+/// A gallery of a compact type may also keep its `f32` rows (the file's `RESCORE`
+/// section; [`crate::GalleryBuilder::keep_f32_rows`]): searches then rank candidates on the
+/// compact rows and re-rank the best `k ×` [`SearchParams::rerank_factor`] of them with
+/// exact distances.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u32)]
 #[non_exhaustive]
@@ -108,7 +109,7 @@ pub enum ElementType {
 
 impl ElementType {
     /// The code stored in a gallery file header.
-    pub fn code(self) -> u32 {
+    pub(crate) fn code(self) -> u32 {
         self as u32
     }
 
@@ -116,7 +117,7 @@ impl ElementType {
     ///
     /// # Errors
     /// [`Error::Corrupt`] for an unknown or unsupported code.
-    pub fn from_code(code: u32) -> Result<Self> {
+    pub(crate) fn from_code(code: u32) -> Result<Self> {
         match code {
             0 => Ok(ElementType::F32),
             1 => Ok(ElementType::F16),
@@ -194,7 +195,15 @@ impl Hit {
     }
 }
 
-/// Restricts which keys a search may return.
+/// Restricts which keys a search may return: the key list carried by
+/// [`SearchParams::filter`] (and by C's `vecmatch_search_params`, Python's `allow=` /
+/// `deny=`).
+///
+/// It is the key-list part of [`crate::Filter`], kept as a plain value so that
+/// `SearchParams` stays `Copy` and maps one to one to the C struct. For labels, a key
+/// predicate, or an allow and a deny list together, pass a [`crate::Filter`] to the
+/// `search_filtered` methods (a `KeyFilter` converts into one with `Filter::from`); both
+/// given means both apply (AND).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyFilter<'a> {
     /// Only these keys may be returned (unknown keys are ignored).
@@ -203,8 +212,8 @@ pub enum KeyFilter<'a> {
     Deny(&'a [u64]),
 }
 
-/// Default [`SearchParams::rescore`].
-pub const DEFAULT_RESCORE: usize = 4;
+/// Default [`SearchParams::rerank_factor`].
+pub const DEFAULT_RERANK_FACTOR: usize = 4;
 
 /// Parameters of one search call.
 ///
@@ -221,20 +230,22 @@ pub struct SearchParams<'a> {
     pub max_distance: Option<f32>,
     /// Optional key allow-list or deny-list.
     pub filter: Option<KeyFilter<'a>>,
-    /// Force the exact (brute-force) path even when the gallery has an index.
+    /// Scan every row (brute force) even when the gallery has an HNSW graph. "Exact" in
+    /// vecmatch's names always means this search, never the stored `f32` rows (those are
+    /// "f32 rows": [`crate::GalleryBuilder::keep_f32_rows`]).
     pub exact: bool,
     /// Number of threads: `None` uses rayon's global pool, `Some(1)` runs on the calling
     /// thread only. Counts above [`crate::thread_limit`] (4 × the available parallelism)
     /// run with that many threads.
     pub threads: Option<usize>,
-    /// Re-ranking for galleries that keep `f32` rows beside compact ones (see
-    /// [`ElementType`]): exact search re-ranks the best `k × rescore` rows found on the
-    /// compact rows, graph search all `ef` rows of its beam, with exact `f32` distances;
+    /// Re-rank factor for galleries that keep `f32` rows beside compact ones (see
+    /// [`ElementType`]): exact search re-ranks the best `k × rerank_factor` rows found on
+    /// the compact rows, graph search all `ef` rows of its beam, with exact `f32` distances;
     /// the returned distances are then exact. `0` turns re-ranking off (distances are then
     /// those of the compact rows). Ignored for `f32` galleries and galleries without
     /// `f32` rows. With `max_distance`, exact search scans the `f32` rows directly.
     /// Default 4.
-    pub rescore: usize,
+    pub rerank_factor: usize,
 }
 
 impl Default for SearchParams<'_> {
@@ -246,7 +257,7 @@ impl Default for SearchParams<'_> {
             filter: None,
             exact: false,
             threads: None,
-            rescore: DEFAULT_RESCORE,
+            rerank_factor: DEFAULT_RERANK_FACTOR,
         }
     }
 }

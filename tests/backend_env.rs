@@ -8,7 +8,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use vecmatch::metric::{Backend, BackendKind};
+use vecmatch::unstable::{Backend, BackendKind};
 
 use support::data;
 

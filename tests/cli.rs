@@ -672,7 +672,7 @@ fn build_with_compact_storage() {
             dtype,
         ];
         if rescore {
-            args.push("--rescore");
+            args.push("--keep-f32-rows");
         }
         let o = run(&args);
         assert!(o.status.success(), "{}", stderr(&o));
@@ -688,7 +688,8 @@ fn build_with_compact_storage() {
         }
         assert!(run(&["verify", out.to_str().unwrap()]).status.success());
     }
-    // --rescore needs a compact type; an unknown type is a usage error.
+    // --keep-f32-rows (here by its old name, --rescore, kept as an alias) needs a compact
+    // type; an unknown type is a usage error.
     let out = dir.path().join("x.vmg");
     for extra in [&["--rescore"][..], &["--dtype", "f8"][..]] {
         let mut args = vec![

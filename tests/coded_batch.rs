@@ -11,7 +11,7 @@ use vecmatch::{ElementType, Gallery, KeyFilter, Metric, SearchParams};
 
 fn gallery(metric: Metric, et: ElementType, rescore: bool) -> Gallery {
     let mut b = builder(metric);
-    b.element_type(et).rescore(rescore);
+    b.element_type(et).keep_f32_rows(rescore);
     // (`rescore`: keep the f32 rows beside the codes.)
     b.build_in_memory().unwrap()
 }

@@ -5,8 +5,8 @@
 mod common;
 
 use common::{data, read_fvecs, read_ivecs};
-use vecmatch::{Builder, SearchParams};
 use vecmatch::{Collection, CollectionOptions, Gallery, GalleryBuilder, HnswParams, Metric};
+use vecmatch::{HnswAlgorithm, SearchParams};
 
 /// Recall@10 of the file's graph search at `ef` against the shipped ground truth
 /// (computed over all 5,000 rows: the file must hold all of them).
@@ -51,7 +51,7 @@ fn adding_extends_the_graph_and_deleting_rebuilds_it() {
     // 16 / 64 here against 0.917 / 0.997 for an hnsw_rs rebuild: the inserted rows get
     // the native builder's sparser lists).
     let native = HnswParams {
-        builder: Builder::Native,
+        algorithm: HnswAlgorithm::Native,
         ..HnswParams::default()
     };
     let mut b = GalleryBuilder::new(d, Metric::Cosine).unwrap();
@@ -119,7 +119,7 @@ fn a_different_m_rebuilds_and_any_builder_extends() {
         ..HnswParams::default()
     };
     let native = HnswParams {
-        builder: Builder::Native,
+        algorithm: HnswAlgorithm::Native,
         ..HnswParams::default()
     };
     // The file's graph (hnsw_rs, M 16) is extended with either builder asked for; M 8

@@ -37,7 +37,7 @@ fn build(
     let mut b = GalleryBuilder::new(d, metric).unwrap();
     let keys: Vec<u64> = (0..(base.len() / d) as u64).collect();
     b.add_batch(&keys, base).unwrap();
-    b.element_type(et).rescore(rescore);
+    b.element_type(et).keep_f32_rows(rescore);
     if graph {
         b.hnsw(HnswParams::default()).unwrap();
     }
@@ -145,7 +145,7 @@ fn section_sizes() {
     assert_eq!(size(&f16g, "RESCORE"), Some(full));
     assert_eq!(size(&i8g, "RESCORE"), None);
     assert_eq!(size(&f16g, "QUANT"), None);
-    assert!(f16g.has_rescore() && !i8g.has_rescore() && !f32g.has_rescore());
+    assert!(f16g.has_f32_rows() && !i8g.has_f32_rows() && !f32g.has_f32_rows());
     assert_eq!(i8g.element_type(), ElementType::I8);
     assert!(
         f16g.info()
@@ -256,7 +256,15 @@ fn range_search_with_rescore_is_exact() {
     let want = f32g.search(q, &p).unwrap();
     assert_eq!(want.len(), 10);
     assert_eq!(i8g.search(q, &p).unwrap(), want);
-    let raw = i8g.search(q, &SearchParams { rescore: 0, ..p }).unwrap();
+    let raw = i8g
+        .search(
+            q,
+            &SearchParams {
+                rerank_factor: 0,
+                ..p
+            },
+        )
+        .unwrap();
     assert!(raw.iter().all(|h| h.distance <= radius));
     assert!(raw.len() >= 8, "compact distances are close: {}", raw.len());
 }
@@ -274,7 +282,7 @@ fn files_round_trip_and_verify() {
             let mut b = GalleryBuilder::new(d, Metric::Cosine).unwrap();
             let keys: Vec<u64> = (0..n as u64).map(|k| k * 3 + 1).collect();
             b.add_batch(&keys, &base[..n * d]).unwrap();
-            b.element_type(et).rescore(rescore);
+            b.element_type(et).keep_f32_rows(rescore);
             b.hnsw(HnswParams::default()).unwrap();
             b.write(&path).unwrap();
             let g = Gallery::open(&path).unwrap();
@@ -346,7 +354,7 @@ fn collections_keep_their_storage() {
         let mut b = GalleryBuilder::new(d, Metric::Dot).unwrap();
         let keys: Vec<u64> = (0..300).collect();
         b.add_batch(&keys, &base[..300 * d]).unwrap();
-        b.element_type(et).rescore(rescore);
+        b.element_type(et).keep_f32_rows(rescore);
         b.hnsw(HnswParams::default()).unwrap();
         b.write(&path).unwrap();
         let before: HashMap<u64, Vec<f32>> = {
@@ -363,7 +371,7 @@ fn collections_keep_their_storage() {
         let g = Gallery::open(&path).unwrap();
         g.verify().unwrap();
         assert_eq!(g.element_type(), et);
-        assert_eq!(g.has_rescore(), rescore);
+        assert_eq!(g.has_f32_rows(), rescore);
         assert!(!g.contains(5) && g.contains(1000));
         // Kept rows are stored exactly as before: decoding and re-encoding is stable.
         for k in (0..300).filter(|k| *k != 5) {

@@ -306,7 +306,7 @@ fn unreachable_graph_nodes_fail_verify() {
 #[test]
 fn values_that_overflow_a_distance_are_refused() {
     for metric in [Metric::L2, Metric::Dot] {
-        let limit = vecmatch::metric::value_limit(metric, ElementType::F32, D);
+        let limit = vecmatch::unstable::value_limit(metric, ElementType::F32, D);
         assert!(limit > 1e17 && limit < 2e18, "{limit}");
         let mut big = vec![0.5f32; D];
         big[4] = 1e30;

@@ -7,12 +7,12 @@ mod common;
 use std::sync::OnceLock;
 
 use common::{data, read_fvecs, read_ivecs};
-use vecmatch::{Builder, Gallery, GalleryBuilder, HnswParams, Metric, SearchParams};
+use vecmatch::{Gallery, GalleryBuilder, HnswAlgorithm, HnswParams, Metric, SearchParams};
 
 /// The native builder's parameters (the default builder, named for clarity).
 fn native() -> HnswParams {
     HnswParams {
-        builder: Builder::Native,
+        algorithm: HnswAlgorithm::Native,
         ..HnswParams::default()
     }
 }
@@ -84,7 +84,7 @@ fn galleries() -> &'static [Gallery] {
         v.push(build(
             N,
             HnswParams {
-                builder: Builder::HnswRs,
+                algorithm: HnswAlgorithm::HnswRs,
                 ..HnswParams::default()
             },
             2,
@@ -98,7 +98,7 @@ fn galleries() -> &'static [Gallery] {
 #[test]
 fn hnsw_rs_builder_needs_its_feature() {
     let p = HnswParams {
-        builder: Builder::HnswRs,
+        algorithm: HnswAlgorithm::HnswRs,
         ..HnswParams::default()
     };
     let mut b = GalleryBuilder::new(2, Metric::L2).unwrap();

@@ -20,11 +20,11 @@ fuzz_target!(|data: &[u8]| {
     let q: Vec<f32> = (0..d).map(|i| (i as f32 * 0.37).sin() + 0.5).collect();
     let _ = g.search(&q, &SearchParams::k(3));
     // Exact, on the stored rows only (no re-ranking), and exact with re-ranking.
-    for rescore in [0, 4] {
+    for rerank_factor in [0, 4] {
         let p = SearchParams {
             k: 3,
             exact: true,
-            rescore,
+            rerank_factor,
             threads: Some(1),
             ..SearchParams::default()
         };

@@ -47,7 +47,7 @@ fn galleries() -> &'static [Gallery] {
         .map(|(metric, graph, et, rescore)| {
             let mut b = GalleryBuilder::new(DIMS, metric).unwrap();
             b.add_batch(&keys, &vectors).unwrap();
-            b.element_type(et).rescore(rescore);
+            b.element_type(et).keep_f32_rows(rescore);
             if graph {
                 b.hnsw(HnswParams {
                     m: 6,
@@ -143,7 +143,7 @@ fuzz_target!(|data: &[u8]| {
         filter,
         exact: flags & 0x80 != 0,
         threads,
-        rescore: usize::from(pick >> 4),
+        rerank_factor: usize::from(pick >> 4),
     };
     let n_queries = usize::from(inp.u8() % 4) + 1;
     let queries: Vec<f32> = (0..n_queries * DIMS).map(|_| inp.f32()).collect();

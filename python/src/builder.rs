@@ -49,14 +49,14 @@ fn progress(py: Python<'_>, arg: &Bound<'_, PyAny>) -> PyResult<Option<vecmatch:
 ///
 /// ``metric``: ``"cosine"`` (vectors are normalised), ``"dot"`` or ``"l2"`` (squared).
 /// ``dtype``: storage of the vectors, ``"f32"``, ``"f16"``, ``"i8"`` or ``"i4"``;
-/// ``rescore=True`` keeps the ``f32`` rows too, so searches re-rank exactly. ``hnsw``:
+/// ``keep_f32_rows=True`` keeps the ``f32`` rows too, so searches re-rank exactly. ``hnsw``:
 /// build an HNSW graph (``m``, ``ef_construction``) for fast approximate search.
 /// ``threads``: threads for the build (``None``: all cores). ``progress``: ``True`` to
 /// print the graph build's progress to stderr, or a callable ``(done, total)``.
 ///
 /// The GIL is released while the vectors are checked and the file is built.
 #[pyfunction]
-#[pyo3(signature = (path, vectors, keys=None, metric="cosine", dtype="f32", rescore=false, hnsw=true, m=16, ef_construction=200, threads=None, progress=None))]
+#[pyo3(signature = (path, vectors, keys=None, metric="cosine", dtype="f32", keep_f32_rows=false, hnsw=true, m=16, ef_construction=200, threads=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn build(
     py: Python<'_>,
@@ -65,7 +65,7 @@ pub(crate) fn build(
     keys: Option<&Bound<'_, PyAny>>,
     metric: &str,
     dtype: &str,
-    rescore: bool,
+    keep_f32_rows: bool,
     hnsw: bool,
     m: usize,
     ef_construction: usize,
@@ -100,7 +100,7 @@ pub(crate) fn build(
         )));
     }
     let mut b = vecmatch::GalleryBuilder::new(v.cols, metric).py_err(py)?;
-    b.element_type(element_type).rescore(rescore);
+    b.element_type(element_type).keep_f32_rows(keep_f32_rows);
     if hnsw {
         b.hnsw(vecmatch::HnswParams {
             m,

@@ -144,7 +144,7 @@ impl Collection {
     }
 
     /// The same as ``Gallery.search``, over the live rows (committed and pending).
-    #[pyo3(signature = (queries, k=Some(10), ef=64, exact=false, max_distance=None, allow=None, deny=None, threads=None, rescore=None))]
+    #[pyo3(signature = (queries, k=Some(10), ef=64, exact=false, max_distance=None, allow=None, deny=None, threads=None, rerank_factor=None))]
     #[allow(clippy::too_many_arguments)]
     fn search<'py>(
         &self,
@@ -157,7 +157,7 @@ impl Collection {
         allow: Option<Bound<'py, PyAny>>,
         deny: Option<Bound<'py, PyAny>>,
         threads: Option<usize>,
-        rescore: Option<usize>,
+        rerank_factor: Option<usize>,
     ) -> PyResult<Py<PyAny>> {
         let args = Args {
             k,
@@ -167,7 +167,7 @@ impl Collection {
             allow,
             deny,
             threads,
-            rescore,
+            rerank_factor,
         };
         search::run(py, &self.inner, queries, args)
     }

@@ -41,7 +41,7 @@ pub(crate) fn info_dict<'py>(
     d.set_item("created_unix_s", i.created_unix_s)?;
     d.set_item("storage", i.storage)?;
     d.set_item("has_graph", g.has_graph())?;
-    d.set_item("has_rescore", g.has_rescore())?;
+    d.set_item("has_f32_rows", g.has_f32_rows())?;
     d.set_item("path", g.path().map(|p| p.display().to_string()))?;
     let sections = i
         .sections
@@ -168,10 +168,10 @@ impl Gallery {
     /// ``ef``: HNSW beam width (ignored by exact search). ``exact``: scan every row even
     /// with a graph. ``max_distance``: only hits at most this far (with ``k=None``: every
     /// such hit). ``allow`` / ``deny``: keys that may / may not be returned (at most one).
-    /// ``threads``: threads for this call (``None``: all cores). ``rescore``: for compact
-    /// dtypes with kept ``f32`` rows, re-rank the best ``k × rescore`` exactly (``0``: off;
+    /// ``threads``: threads for this call (``None``: all cores). ``rerank_factor``: for compact
+    /// dtypes with kept ``f32`` rows, re-rank the best ``k × rerank_factor`` exactly (``0``: off;
     /// ``None``: 4). The GIL is released while searching.
-    #[pyo3(signature = (queries, k=Some(10), ef=64, exact=false, max_distance=None, allow=None, deny=None, threads=None, rescore=None))]
+    #[pyo3(signature = (queries, k=Some(10), ef=64, exact=false, max_distance=None, allow=None, deny=None, threads=None, rerank_factor=None))]
     #[allow(clippy::too_many_arguments)]
     fn search<'py>(
         &self,
@@ -184,7 +184,7 @@ impl Gallery {
         allow: Option<Bound<'py, PyAny>>,
         deny: Option<Bound<'py, PyAny>>,
         threads: Option<usize>,
-        rescore: Option<usize>,
+        rerank_factor: Option<usize>,
     ) -> PyResult<Py<PyAny>> {
         let args = Args {
             k,
@@ -194,7 +194,7 @@ impl Gallery {
             allow,
             deny,
             threads,
-            rescore,
+            rerank_factor,
         };
         search::run(py, self.inner.as_ref(), queries, args)
     }

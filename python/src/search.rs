@@ -63,7 +63,7 @@ pub(crate) struct Args<'py> {
     pub(crate) allow: Option<Bound<'py, PyAny>>,
     pub(crate) deny: Option<Bound<'py, PyAny>>,
     pub(crate) threads: Option<usize>,
-    pub(crate) rescore: Option<usize>,
+    pub(crate) rerank_factor: Option<usize>,
 }
 
 /// Runs a search: queries (1-D or 2-D) in, `(keys, distances, counts)` out. The GIL is
@@ -116,7 +116,7 @@ pub(crate) fn run<T: Searchable>(
         filter,
         exact: args.exact,
         threads: args.threads,
-        rescore: args.rescore.unwrap_or(vecmatch::DEFAULT_RESCORE),
+        rerank_factor: args.rerank_factor.unwrap_or(vecmatch::DEFAULT_RERANK_FACTOR),
     };
     let values = q.values()?;
     let rows = q.rows;

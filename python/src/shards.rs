@@ -106,7 +106,7 @@ impl Shards {
     }
 
     /// The same as ``Gallery.search``, over every shard, merged exactly.
-    #[pyo3(signature = (queries, k=Some(10), ef=64, exact=false, max_distance=None, allow=None, deny=None, threads=None, rescore=None))]
+    #[pyo3(signature = (queries, k=Some(10), ef=64, exact=false, max_distance=None, allow=None, deny=None, threads=None, rerank_factor=None))]
     #[allow(clippy::too_many_arguments)]
     fn search<'py>(
         &self,
@@ -119,7 +119,7 @@ impl Shards {
         allow: Option<Bound<'py, PyAny>>,
         deny: Option<Bound<'py, PyAny>>,
         threads: Option<usize>,
-        rescore: Option<usize>,
+        rerank_factor: Option<usize>,
     ) -> PyResult<Py<PyAny>> {
         let args = Args {
             k,
@@ -129,7 +129,7 @@ impl Shards {
             allow,
             deny,
             threads,
-            rescore,
+            rerank_factor,
         };
         search::run(py, &self.inner, queries, args)
     }

@@ -115,7 +115,7 @@ def test_inputs_are_converted_or_borrowed(galleries, queries):
 def test_build_options_and_lookups(tmp_path, base, queries):
     keys = np.arange(1000, dtype=np.uint64) * 3 + 2**63
     path = tmp_path / "keys.vmg"
-    g = vecmatch.build(path, base[:1000], keys=keys, metric="dot", dtype="f16", rescore=True,
+    g = vecmatch.build(path, base[:1000], keys=keys, metric="dot", dtype="f16", keep_f32_rows=True,
                        hnsw=True, m=8, ef_construction=64, threads=1)
     assert (len(g), g.metric, g.dtype, g.has_graph) == (1000, "dot", "f16", True)
     assert str(g.path) == str(path)
@@ -125,7 +125,7 @@ def test_build_options_and_lookups(tmp_path, base, queries):
     assert (np.sort(g.keys()) == keys).all()
     info = g.info()
     assert info["count"] == 1000 and info["dims"] == 384 and info["dtype"] == "f16"
-    assert info["has_graph"] and info["has_rescore"]
+    assert info["has_graph"] and info["has_f32_rows"]
     assert {s["name"] for s in info["sections"]} >= {"VECTORS", "KEYS", "GRAPH"}
     g.verify()
     found, dist, _ = g.search(base[:3], k=1, exact=True)

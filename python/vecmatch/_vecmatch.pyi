@@ -25,7 +25,7 @@ def build(
     keys: Optional[_Keys] = None,
     metric: str = "cosine",
     dtype: str = "f32",
-    rescore: bool = False,
+    keep_f32_rows: bool = False,
     hnsw: bool = True,
     m: int = 16,
     ef_construction: int = 200,
@@ -67,7 +67,7 @@ class Gallery:
         allow: Optional[_Keys] = None,
         deny: Optional[_Keys] = None,
         threads: Optional[int] = None,
-        rescore: Optional[int] = None,
+        rerank_factor: Optional[int] = None,
     ) -> Any:
         """``(keys, distances, counts)``: ``uint64 [n, k]``, ``float32 [n, k]``, ``int64 [n]``
         for 2-D queries; ``uint64 [k]``, ``float32 [k]``, ``int`` for one 1-D query."""
@@ -107,7 +107,7 @@ class Collection:
         allow: Optional[_Keys] = None,
         deny: Optional[_Keys] = None,
         threads: Optional[int] = None,
-        rescore: Optional[int] = None,
+        rerank_factor: Optional[int] = None,
     ) -> Any: ...
     def __len__(self) -> int: ...
     def __contains__(self, key: int) -> bool: ...
@@ -149,5 +149,5 @@ class Shards:
         allow: Optional[_Keys] = None,
         deny: Optional[_Keys] = None,
         threads: Optional[int] = None,
-        rescore: Optional[int] = None,
+        rerank_factor: Optional[int] = None,
     ) -> Any: ...

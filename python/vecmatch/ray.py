@@ -277,7 +277,7 @@ class ShardedSearcher:
 
     def search(self, queries: Any, k: Optional[int] = 10, **kwargs: Any):
         """The arguments and result of :meth:`vecmatch.Gallery.search` (``ef``, ``exact``,
-        ``max_distance``, ``allow``, ``deny``, ``threads``, ``rescore``): the batch is sent
+        ``max_distance``, ``allow``, ``deny``, ``threads``, ``rerank_factor``): the batch is sent
         to every actor once, and their top-k lists are merged by (distance, key)."""
         q = as_floats(queries, "queries")
         one_d = q.ndim == 1

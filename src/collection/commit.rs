@@ -136,7 +136,7 @@ pub(crate) fn write_merged(
     b.set_label_sets(labels)?;
     // The new file keeps the storage of the old one.
     b.element_type(snap.frozen.element_type())
-        .rescore(snap.frozen.has_rescore());
+        .keep_f32_rows(snap.frozen.has_f32_rows());
     if let Some(u) = user {
         b.user_meta(u);
     }

@@ -160,7 +160,7 @@ pub unsafe extern "C" fn vecmatch_builder_set_hnsw(
 /// Chooses how the vectors are stored (default `VECMATCH_ELEMENT_F32`): `f16` halves the
 /// vector bytes and `i8` quarters them, and searches read that many fewer bytes. With
 /// `keep_f32_rows` a compact gallery also keeps the `f32` rows, so searches re-rank their
-/// best candidates exactly (`rescore` in `vecmatch_search_params`); ignored for `f32`.
+/// best candidates exactly (`rerank_factor` in `vecmatch_search_params`); ignored for `f32`.
 ///
 /// # Safety
 /// `builder` NULL or a live handle used by no other thread.
@@ -174,7 +174,7 @@ pub unsafe extern "C" fn vecmatch_builder_set_storage(
         let e = vecmatch_element_type::from_arg(element_type)?;
         // SAFETY: NULL or a live, unshared handle (the contract).
         let b = unsafe { args::handle_mut(builder, "builder") }?;
-        b.inner.element_type(e).rescore(keep_f32_rows);
+        b.inner.element_type(e).keep_f32_rows(keep_f32_rows);
         Ok(())
     })
 }

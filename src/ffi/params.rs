@@ -118,11 +118,13 @@ pub struct vecmatch_search_params {
     /// Threads for one search; 0 = all cores. Values above 4 × the available parallelism
     /// (e.g. an uninitialised field) run with that many threads.
     pub threads: usize,
-    /// For `f16`/`i8` galleries that keep their `f32` rows: the best `k × rescore`
-    /// candidates are re-ranked with exact distances; 0 = the default, 4.
-    pub rescore: usize,
-    /// Turns re-ranking off: hits and distances are those of the compact rows.
-    pub no_rescore: bool,
+    /// For compact galleries that keep their `f32` rows: the best `k × rerank_factor`
+    /// candidates are re-ranked with exact distances; 0 = the default, 4 (Rust
+    /// `SearchParams::rerank_factor`).
+    pub rerank_factor: usize,
+    /// Turns re-ranking off: hits and distances are those of the compact rows (Rust
+    /// `rerank_factor: 0`).
+    pub no_rerank: bool,
 }
 
 impl Default for vecmatch_search_params {
@@ -138,8 +140,8 @@ impl Default for vecmatch_search_params {
             deny_keys: std::ptr::null(),
             deny_len: 0,
             threads: 0,
-            rescore: 0,
-            no_rescore: false,
+            rerank_factor: 0,
+            no_rerank: false,
         }
     }
 }
@@ -180,9 +182,9 @@ impl vecmatch_search_params {
             filter,
             exact: self.exact,
             threads: (self.threads != 0).then_some(self.threads),
-            rescore: match (self.no_rescore, self.rescore) {
+            rerank_factor: match (self.no_rerank, self.rerank_factor) {
                 (true, _) => 0,
-                (false, 0) => defaults.rescore,
+                (false, 0) => defaults.rerank_factor,
                 (false, r) => r,
             },
         })

@@ -176,10 +176,10 @@ impl GalleryBuilder {
     }
 
     /// With a compact element type, also keeps the `f32` rows in a `RESCORE` section, so
-    /// searches re-rank their best candidates exactly (see `SearchParams::rescore`). The
-    /// file grows by the `f32` rows; searches read them only for the candidates. Ignored
-    /// for `f32`.
-    pub fn rescore(&mut self, keep_f32_rows: bool) -> &mut Self {
+    /// searches re-rank their best candidates exactly (see
+    /// [`crate::SearchParams::rerank_factor`]). The file grows by the `f32` rows; searches
+    /// read them only for the candidates. Ignored for `f32`.
+    pub fn keep_f32_rows(&mut self, keep_f32_rows: bool) -> &mut Self {
         self.rescore = keep_f32_rows;
         self
     }

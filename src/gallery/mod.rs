@@ -14,7 +14,6 @@ mod writer;
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-pub use crate::view::format;
 pub use builder::GalleryBuilder;
 pub use graph_only::search_graph_only;
 pub use layout::SectionInfo;
@@ -203,8 +202,8 @@ impl Gallery {
     }
 
     /// Whether the file keeps `f32` rows beside compact ones (a `RESCORE` section) for
-    /// exact re-ranking.
-    pub fn has_rescore(&self) -> bool {
+    /// exact re-ranking ([`GalleryBuilder::keep_f32_rows`]).
+    pub fn has_f32_rows(&self) -> bool {
         self.layout.rescore.is_some()
     }
 

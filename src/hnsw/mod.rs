@@ -26,12 +26,12 @@ pub struct HnswParams {
     pub m: usize,
     /// Beam width while building. Default 200.
     pub ef_construction: usize,
-    /// Seed of the level draws. With [`Builder::Native`] and one thread, the same seed
+    /// Seed of the level draws. With [`HnswAlgorithm::Native`] and one thread, the same seed
     /// gives the same graph, byte for byte. hnsw_rs samples levels with its own RNG, so
     /// builds with it are not reproducible (the seed is only recorded).
     pub seed: u64,
-    /// The construction algorithm. Default [`Builder::Native`] (see [`Builder`]).
-    pub builder: Builder,
+    /// The construction algorithm. Default [`HnswAlgorithm::Native`] (see [`HnswAlgorithm`]).
+    pub algorithm: HnswAlgorithm,
 }
 
 /// The algorithm that builds an HNSW graph. Both produce the same file format and are
@@ -43,9 +43,9 @@ pub struct HnswParams {
 /// 0.842 / 0.961 / 0.9925) and more than hnswlib's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
-pub enum Builder {
+pub enum HnswAlgorithm {
     /// vecmatch's own parallel builder: hnswlib's algorithm on flat arrays with per-node
-    /// locks and our SIMD kernels, several times faster than [`Builder::HnswRs`] at equal
+    /// locks and our SIMD kernels, several times faster than [`HnswAlgorithm::HnswRs`] at equal
     /// recall, deterministic for a seed with one thread.
     #[default]
     Native,
@@ -56,13 +56,13 @@ pub enum Builder {
     HnswRs,
 }
 
-impl Builder {
-    /// The name recorded in META and accepted by [`Builder::from_name`]: `native` or
+impl HnswAlgorithm {
+    /// The name recorded in META and accepted by [`HnswAlgorithm::from_name`]: `native` or
     /// `hnsw_rs`.
     pub fn name(self) -> &'static str {
         match self {
-            Builder::Native => "native",
-            Builder::HnswRs => "hnsw_rs",
+            HnswAlgorithm::Native => "native",
+            HnswAlgorithm::HnswRs => "hnsw_rs",
         }
     }
 
@@ -70,10 +70,10 @@ impl Builder {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for any other name.
-    pub fn from_name(name: &str) -> Result<Builder> {
+    pub fn from_name(name: &str) -> Result<HnswAlgorithm> {
         match name {
-            "native" => Ok(Builder::Native),
-            "hnsw_rs" | "hnsw-rs" => Ok(Builder::HnswRs),
+            "native" => Ok(HnswAlgorithm::Native),
+            "hnsw_rs" | "hnsw-rs" => Ok(HnswAlgorithm::HnswRs),
             _ => Err(Error::InvalidArgument(format!(
                 "unknown HNSW builder {name:?} (native or hnsw_rs)"
             ))),
@@ -87,7 +87,7 @@ impl Default for HnswParams {
             m: 16,
             ef_construction: 200,
             seed: 0x5EED,
-            builder: Builder::Native,
+            algorithm: HnswAlgorithm::Native,
         }
     }
 }
@@ -140,7 +140,7 @@ impl std::fmt::Debug for Progress {
     }
 }
 
-/// A graph construction algorithm ([`Builder`] picks one).
+/// A graph construction algorithm ([`HnswAlgorithm`] picks one).
 pub(crate) trait GraphBuilder {
     /// Short name recorded in META.
     fn name(&self) -> &'static str;
@@ -164,12 +164,12 @@ pub(crate) fn build_section(
     progress: &Progress,
 ) -> Result<(Vec<u8>, GraphReport, &'static str)> {
     params.validate()?;
-    let builder: &dyn GraphBuilder = match params.builder {
-        Builder::Native => &native::NativeBuilder,
+    let builder: &dyn GraphBuilder = match params.algorithm {
+        HnswAlgorithm::Native => &native::NativeBuilder,
         #[cfg(feature = "hnsw-rs")]
-        Builder::HnswRs => &adapter::HnswRsBuilder,
+        HnswAlgorithm::HnswRs => &adapter::HnswRsBuilder,
         #[cfg(not(feature = "hnsw-rs"))]
-        Builder::HnswRs => {
+        HnswAlgorithm::HnswRs => {
             return Err(Error::InvalidArgument(
                 "the hnsw_rs builder needs vecmatch's `hnsw-rs` feature; use the native builder"
                     .into(),

@@ -104,26 +104,8 @@ impl std::fmt::Display for BackendKind {
 
 /// A kernel implementation the running CPU supports: a token the safe distance functions
 /// take. It cannot be built from a [`BackendKind`] without detection, so safe code never
-/// runs a kernel the CPU lacks:
-///
-/// ```compile_fail
-/// // The field is private: no backend without detection.
-/// let b = vecmatch::metric::Backend(vecmatch::metric::BackendKind::Avx512);
-/// ```
-///
-/// ```compile_fail
-/// // Nor through a constructor without `unsafe`.
-/// let b = vecmatch::metric::Backend::new_unchecked(vecmatch::metric::BackendKind::Avx512);
-/// ```
-///
-/// ```
-/// use vecmatch::metric::{Backend, BackendKind};
-/// // Detection returns `None` where the CPU lacks the instruction set.
-/// if let Some(b) = Backend::detect(BackendKind::Avx512) {
-///     assert_eq!(b.kind(), BackendKind::Avx512);
-/// }
-/// assert_eq!(Backend::scalar().kind(), BackendKind::Scalar);
-/// ```
+/// runs a kernel the CPU lacks (the compile-fail tests that show it are in the docs of
+/// `crate::unstable`, the path through which code outside the crate reaches this type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Backend(BackendKind);
 

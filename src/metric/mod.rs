@@ -25,9 +25,7 @@ mod simsimd_backend;
 pub(crate) mod spec;
 
 pub use backend::{BACKEND_ENV, Backend, BackendKind, check_backend};
-pub use normalize::{
-    check_finite, check_input, normalize_in_place, prepare_query, value_limit, within,
-};
+pub use normalize::{check_input, normalize_in_place, prepare_query, value_limit, within};
 pub(crate) use spec::{Kernel, MetricSpec};
 
 /// Names the kernel backend this process uses for distances: `"avx512+vnni"`,

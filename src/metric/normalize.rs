@@ -7,20 +7,6 @@ use crate::types::{ElementType, Metric};
 
 use super::MetricSpec;
 
-/// Checks that every value is finite.
-///
-/// # Errors
-/// [`Error::NonFinite`] naming `what` and the first bad index.
-pub fn check_finite(v: &[f32], what: impl FnOnce() -> String) -> Result<()> {
-    match v.iter().position(|x| !x.is_finite()) {
-        None => Ok(()),
-        Some(index) => Err(Error::NonFinite {
-            what: what(),
-            index,
-        }),
-    }
-}
-
 /// The largest magnitude a component may have under `metric` with `dims` components when
 /// stored as `element_type` (queries: [`ElementType::F32`]), so that no distance overflows
 /// `f32`.

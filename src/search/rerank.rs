@@ -8,9 +8,9 @@ use crate::types::{Hit, SearchParams};
 use crate::view::View;
 
 /// The view of the exact `f32` rows when this search re-ranks with them (a compact
-/// gallery with a `RESCORE` section and `params.rescore > 0`).
+/// gallery with a `RESCORE` section and `params.rerank_factor > 0`).
 pub(crate) fn exact_rows<'a>(view: &View<'a>, params: &SearchParams<'_>) -> Option<View<'a>> {
-    let exact = view.exact.filter(|_| params.rescore > 0)?;
+    let exact = view.exact.filter(|_| params.rerank_factor > 0)?;
     Some(View {
         rows: Rows::F32(exact),
         exact: None,
@@ -20,7 +20,7 @@ pub(crate) fn exact_rows<'a>(view: &View<'a>, params: &SearchParams<'_>) -> Opti
 
 /// How many candidates the compact stage returns for a final `k`.
 pub(crate) fn candidates(params: &SearchParams<'_>) -> usize {
-    params.k.saturating_mul(params.rescore.max(1))
+    params.k.saturating_mul(params.rerank_factor.max(1))
 }
 
 /// Re-ranks `rows` (candidate rows of `exact`'s gallery) by their exact distance to the

@@ -599,7 +599,7 @@ static void test_storage(const float *base, size_t rows, size_t dims, const floa
                 CHECK(fabsf(gd[i] - fd[i]) < 1e-5f);
             }
             /* Compact distances only: close to the f32 ones. */
-            p.no_rescore = true;
+            p.no_rerank = true;
             CHECK_OK(vecmatch_gallery_search(g, q, dims, &p, rk, rd, 10, &rl));
             CHECK(rl == 10);
             CHECK(fabsf(rd[0] - fd[0]) < (types[t] == VECMATCH_ELEMENT_I4 ? 0.1f : 0.02f));

@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput};
 use numkong::Dots;
 use vecmatch::Metric;
-use vecmatch::metric::{Backend, cross_with};
+use vecmatch::unstable::{Backend, cross_with};
 
 const D: usize = 384;
 const NQ: usize = 1000;

@@ -8,13 +8,14 @@ use std::time::Instant;
 
 use serde_json::json;
 use vecmatch::{
-    Builder, ElementType, Gallery, GalleryBuilder, Hit, HnswParams, Metric, SearchParams,
+    ElementType, Gallery, GalleryBuilder, Hit, HnswAlgorithm, HnswParams, Metric, SearchParams,
 };
 
 use crate::input::{Matrix, read_ivecs, read_vectors};
 use crate::output::print;
 use crate::{
-    CliError, parse_builder, parse_element_type, parse_metric, parse_pos, parse_threads, progress,
+    CliError, parse_element_type, parse_hnsw_algorithm, parse_metric, parse_pos, parse_threads,
+    progress,
 };
 
 #[derive(clap::Args)]
@@ -53,18 +54,18 @@ pub struct Args {
     /// With a compact --dtype: keep the f32 rows and re-rank the best k × this many
     /// candidates of an exact scan (all ef of a graph beam) exactly; 0 = no f32 rows,
     /// compact distances only. Default: 4 for i8 and i4, 0 for f16 (whose recall equals
-    /// f32's without re-ranking).
-    #[arg(long)]
-    rescore: Option<usize>,
+    /// f32's without re-ranking). Was --rescore.
+    #[arg(long, alias = "rescore")]
+    rerank_factor: Option<usize>,
     /// HNSW M (neighbours per node on upper layers; layer 0 keeps 2·M).
     #[arg(long, default_value_t = 16)]
     m: usize,
     /// HNSW ef_construction.
     #[arg(long, default_value_t = 200)]
     ef_construction: usize,
-    /// HNSW graph builder: native (default) or hnsw_rs.
-    #[arg(long, default_value = "native", value_parser = parse_builder)]
-    builder: Builder,
+    /// HNSW construction algorithm: native (default) or hnsw_rs (was --builder).
+    #[arg(long, alias = "builder", default_value = "native", value_parser = parse_hnsw_algorithm)]
+    hnsw_algorithm: HnswAlgorithm,
     /// HNSW ef values to sweep.
     #[arg(long, default_value = "10,16,32,64,128,256,512", value_delimiter = ',', value_parser = parse_pos)]
     ef_search: Vec<usize>,
@@ -215,7 +216,7 @@ fn build(
     hnsw: Option<HnswParams>,
 ) -> Result<Gallery, CliError> {
     let mut b = GalleryBuilder::new(base.dims, metric)?;
-    b.element_type(storage.0).rescore(storage.1);
+    b.element_type(storage.0).keep_f32_rows(storage.1);
     let keys: Vec<u64> = (0..base.rows() as u64).collect();
     b.add_batch(&keys, &base.data)?;
     if let Some(p) = hnsw {
@@ -268,25 +269,25 @@ pub fn run(a: Args) -> Result<(), CliError> {
     let hnsw = (!a.exact_only).then_some(HnswParams {
         m: a.m,
         ef_construction: a.ef_construction,
-        builder: a.builder,
+        algorithm: a.hnsw_algorithm,
         ..HnswParams::default()
     });
     if let Some(p) = &hnsw {
         p.validate().map_err(|e| CliError::usage(e.to_string()))?;
     }
-    let rescore = a.rescore.unwrap_or(match a.dtype {
-        ElementType::I8 | ElementType::I4 => vecmatch::DEFAULT_RESCORE,
+    let rerank_factor = a.rerank_factor.unwrap_or(match a.dtype {
+        ElementType::I8 | ElementType::I4 => vecmatch::DEFAULT_RERANK_FACTOR,
         _ => 0,
     });
-    let storage = (a.dtype, a.dtype != ElementType::F32 && rescore > 0);
+    let storage = (a.dtype, a.dtype != ElementType::F32 && rerank_factor > 0);
     let mut rep = Report {
         json: a.json,
         table: Vec::new(),
     };
     rep.emit(
-        json!({"event": "meta", "library": "vecmatch", "version": env!("CARGO_PKG_VERSION"), "variant": a.dtype.name(), "rescore": rescore, "f32_rows": storage.1,
+        json!({"event": "meta", "library": "vecmatch", "version": env!("CARGO_PKG_VERSION"), "variant": a.dtype.name(), "rerank_factor": rerank_factor, "f32_rows": storage.1,
                "kind": if hnsw.is_some() { "hnsw" } else { "flat" },
-               "params": {"M": a.m, "ef_construction": a.ef_construction, "builder": a.builder.name(),
+               "params": {"M": a.m, "ef_construction": a.ef_construction, "hnsw_algorithm": a.hnsw_algorithm.name(),
                           "metric": if a.metric == Metric::Dot { "ip" } else { a.metric.name() }},
                "hardware_acceleration": vecmatch::hardware_acceleration(),
                "backend": vecmatch::hardware_acceleration(), "cpu": cpu_model()}),
@@ -405,7 +406,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
         threads: &a.threads,
         repeats,
         ids_base,
-        rescore,
+        rerank_factor,
     };
     if hnsw.is_some() {
         for &ef in &a.ef_search {
@@ -448,7 +449,7 @@ struct Run<'a> {
     threads: &'a [usize],
     repeats: usize,
     ids_base: Option<&'a Path>,
-    rescore: usize,
+    rerank_factor: usize,
 }
 
 impl Run<'_> {
@@ -467,7 +468,7 @@ impl Run<'_> {
             ef: ef.unwrap_or(64),
             exact: ef.is_none(),
             threads: Some(t),
-            rescore: self.rescore,
+            rerank_factor: self.rerank_factor,
             ..SearchParams::default()
         };
         let single = params(1);

@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
-use vecmatch::{Builder, ElementType, GalleryBuilder, HnswParams, Metric, Progress};
+use vecmatch::{ElementType, GalleryBuilder, HnswAlgorithm, HnswParams, Metric, Progress};
 
 use crate::input::{read_unique_keys, read_vectors};
 use crate::same_file::refuse_output_over_inputs;
-use crate::{CliError, parse_builder, parse_element_type, parse_metric, progress};
+use crate::{CliError, parse_element_type, parse_hnsw_algorithm, parse_metric, progress};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -37,13 +37,13 @@ pub struct Args {
     #[arg(long)]
     note: Option<String>,
     /// Element type of the stored vectors: f32, f16 (half the bytes), i8 (a quarter, with
-    /// one scale per row) or i4 (an eighth; use with --rescore).
+    /// one scale per row) or i4 (an eighth; use with --keep-f32-rows).
     #[arg(long, default_value = "f32", value_parser = parse_element_type)]
     dtype: ElementType,
     /// With --dtype f16, i8 or i4: also keep the f32 rows, so searches re-rank their best
-    /// candidates exactly.
-    #[arg(long)]
-    rescore: bool,
+    /// candidates exactly (was --rescore).
+    #[arg(long, alias = "rescore")]
+    keep_f32_rows: bool,
     /// Also build an HNSW graph for fast approximate search.
     #[arg(long)]
     hnsw: bool,
@@ -53,9 +53,10 @@ pub struct Args {
     /// HNSW: beam width while building.
     #[arg(long, default_value_t = 200, requires = "hnsw")]
     ef_construction: usize,
-    /// HNSW: graph builder, native (default; deterministic with --threads 1) or hnsw_rs.
-    #[arg(long, default_value = "native", value_parser = parse_builder, requires = "hnsw")]
-    builder: Builder,
+    /// HNSW: construction algorithm, native (default; deterministic with --threads 1) or
+    /// hnsw_rs (was --builder).
+    #[arg(long, alias = "builder", default_value = "native", value_parser = parse_hnsw_algorithm, requires = "hnsw")]
+    hnsw_algorithm: HnswAlgorithm,
     /// HNSW: seed of the level draws.
     #[arg(long, default_value_t = HnswParams::default().seed, requires = "hnsw")]
     seed: u64,
@@ -105,14 +106,14 @@ pub fn run(a: Args) -> Result<(), CliError> {
         }
         None => None,
     };
-    if a.rescore && a.dtype == ElementType::F32 {
+    if a.keep_f32_rows && a.dtype == ElementType::F32 {
         return Err(CliError::usage(
-            "--rescore keeps f32 rows beside compact ones: use it with --dtype f16, i8 or i4",
+            "--keep-f32-rows keeps f32 rows beside compact ones: use it with --dtype f16, i8 or i4",
         ));
     }
     let mut b = GalleryBuilder::new(m.dims, a.metric)?;
     b.reserve(n);
-    b.element_type(a.dtype).rescore(a.rescore);
+    b.element_type(a.dtype).keep_f32_rows(a.keep_f32_rows);
     if let Some(note) = &a.note {
         b.user_meta(note.clone());
     }
@@ -142,7 +143,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
             m: a.m,
             ef_construction: a.ef_construction,
             seed: a.seed,
-            builder: a.builder,
+            algorithm: a.hnsw_algorithm,
         })
         .map_err(|e| CliError::usage(e.to_string()))?;
         let pb = progress::bar(n as u64, "graph");
@@ -156,8 +157,8 @@ pub fn run(a: Args) -> Result<(), CliError> {
             m.dims,
             a.metric,
             a.dtype,
-            if a.rescore { " + f32 rows" } else { "" },
-            a.builder.name(),
+            if a.keep_f32_rows { " + f32 rows" } else { "" },
+            a.hnsw_algorithm.name(),
             a.m,
             a.ef_construction
         );
@@ -170,7 +171,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
         m.dims,
         a.metric,
         a.dtype,
-        if a.rescore { " + f32 rows" } else { "" },
+        if a.keep_f32_rows { " + f32 rows" } else { "" },
     );
     Ok(())
 }

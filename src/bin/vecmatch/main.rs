@@ -64,8 +64,8 @@ fn parse_metric(s: &str) -> Result<Metric, String> {
 }
 
 /// Parses an HNSW builder name (`native` or `hnsw_rs`).
-fn parse_builder(s: &str) -> Result<vecmatch::Builder, String> {
-    vecmatch::Builder::from_name(s).map_err(|e| e.to_string())
+fn parse_hnsw_algorithm(s: &str) -> Result<vecmatch::HnswAlgorithm, String> {
+    vecmatch::HnswAlgorithm::from_name(s).map_err(|e| e.to_string())
 }
 
 fn parse_element_type(s: &str) -> Result<vecmatch::ElementType, String> {
@@ -124,7 +124,7 @@ fn main() -> ExitCode {
     }));
     let cli = Cli::parse();
     // A bad VECMATCH_BACKEND fails every command up front, before any output.
-    if let Err(e) = vecmatch::metric::check_backend() {
+    if let Err(e) = vecmatch::unstable::check_backend() {
         eprintln!("vecmatch: {e}");
         return ExitCode::from(1);
     }

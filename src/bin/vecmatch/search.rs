@@ -35,9 +35,10 @@ pub struct Args {
     #[arg(long, value_parser = crate::parse_threads)]
     threads: Option<usize>,
     /// Galleries with f32 rows beside f16/i8 ones: re-rank the best k × this many rows of
-    /// an exact scan (all ef rows of a graph beam) exactly; 0 = compact distances only.
-    #[arg(long, default_value_t = vecmatch::DEFAULT_RESCORE as u64)]
-    rescore: u64,
+    /// an exact scan (all ef rows of a graph beam) exactly; 0 = compact distances only
+    /// (was --rescore).
+    #[arg(long, alias = "rescore", default_value_t = vecmatch::DEFAULT_RERANK_FACTOR as u64)]
+    rerank_factor: u64,
     /// Only rows carrying every one of these labels (comma- or space-separated u32).
     #[arg(long, value_parser = crate::labels::parse_arg)]
     all_labels: Option<crate::labels::LabelList>,
@@ -82,7 +83,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
         exact: a.exact,
         ef: a.ef.map_or(SearchParams::default().ef, |e| e as usize),
         threads: a.threads,
-        rescore: a.rescore as usize,
+        rerank_factor: a.rerank_factor as usize,
         ..SearchParams::default()
     };
     let (all, any, none) = (

@@ -1,4 +1,4 @@
-//! vecmatch's own parallel HNSW builder (`Builder::Native`, the default), written straight into the frozen
+//! vecmatch's own parallel HNSW builder (`HnswAlgorithm::Native`, the default), written straight into the frozen
 //! layout.
 //!
 //! The algorithm is hnswlib's: levels drawn with multiplier `1 / ln M`, greedy descent
