@@ -26,6 +26,7 @@ const LAYERS: &[&str] = &[
     "gallery",
     "collection",
     "shards",
+    "unstable",
 ];
 
 type Graph = BTreeMap<String, BTreeSet<String>>;

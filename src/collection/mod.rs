@@ -50,9 +50,11 @@ pub struct CollectionOptions {
     /// Default `false`.
     pub verify: bool,
     /// How long open and create wait for another writer to release the file's writer
-    /// lock: `None` fails at once with [`Error::Locked`]; `Some(t)` retries for up to `t`
-    /// first. Default `None` (a second writer is usually a mistake worth reporting, and a
-    /// caller that expects contention can choose its own wait).
+    /// lock: `None` fails with [`Error::Locked`] after a 200 ms grace (a lock just
+    /// released can look held while a child process of the releasing process starts);
+    /// `Some(t)` retries for up to `t` (at least the grace) first. Default `None` (a second
+    /// writer is usually a mistake worth reporting, and a caller that expects contention
+    /// can choose its own wait).
     pub lock_timeout: Option<Duration>,
     /// When acknowledged changes reach the disk: only at commits (default), or through
     /// the write-ahead log `NAME.wal` (see [`Durability`]).

@@ -30,6 +30,13 @@ use super::target;
 /// Pause between attempts while waiting for the lock (doubling up to this bound).
 const MAX_POLL: Duration = Duration::from_millis(50);
 
+/// How long a writer retries even without a timeout. A lock belongs to an open file,
+/// and a child process started by any thread of the holder's process (`fork`, or
+/// `posix_spawn`) shares it until its `exec` closes the file (close-on-exec): a writer
+/// that has just dropped its lock can still see it held for that moment. Measured in
+/// `tests/wal.rs` on a loaded 2-core machine as an occasional spurious `Locked`.
+const GRACE: Duration = Duration::from_millis(200);
+
 /// An exclusive writer lock on one gallery path, held until dropped.
 #[derive(Debug)]
 pub(crate) struct WriterLock {
@@ -42,7 +49,8 @@ pub(crate) struct WriterLock {
 impl WriterLock {
     /// Takes the writer lock of the gallery at `path` (the name the user gave; links are
     /// followed, so every spelling of one file shares one lock). `timeout`: `None` fails
-    /// at once if another writer holds it; `Some(t)` retries for up to `t`.
+    /// if another writer still holds it after a short grace (200 ms, see [`GRACE`]);
+    /// `Some(t)` retries for up to `t` (at least the grace).
     ///
     /// # Errors
     /// [`Error::Locked`] if another writer holds the lock (after `timeout`);
@@ -55,25 +63,21 @@ impl WriterLock {
             std::io::ErrorKind::NotFound => target::create_error(path, &real, e),
             _ => Error::io(&lock_path, e),
         })?;
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = Instant::now() + timeout.unwrap_or_default().max(GRACE);
         let mut pause = Duration::from_millis(1);
         loop {
             if FileExt::try_lock_exclusive(&file).map_err(|e| Error::io(&lock_path, e))? {
                 return Ok(WriterLock { _file: file, real });
             }
             let now = Instant::now();
-            match deadline {
-                Some(d) if now < d => {
-                    std::thread::sleep(pause.min(d - now));
-                    pause = (pause * 2).min(MAX_POLL);
-                }
-                _ => {
-                    return Err(Error::Locked {
-                        path: path.to_path_buf(),
-                        lock_file: lock_path,
-                    });
-                }
+            if now >= deadline {
+                return Err(Error::Locked {
+                    path: path.to_path_buf(),
+                    lock_file: lock_path,
+                });
             }
+            std::thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(MAX_POLL);
         }
     }
 

@@ -105,7 +105,7 @@ impl std::fmt::Display for BackendKind {
 /// A kernel implementation the running CPU supports: a token the safe distance functions
 /// take. It cannot be built from a [`BackendKind`] without detection, so safe code never
 /// runs a kernel the CPU lacks (the compile-fail tests that show it are in the docs of
-/// `crate::unstable`, the path through which code outside the crate reaches this type).
+/// `vecmatch::unstable`, the path through which code outside the crate reaches this type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Backend(BackendKind);
 
