@@ -543,7 +543,7 @@ vecmatch_collection_options vecmatch_collection_options_default(void);
  *
  * One writer per file: the collection holds the file's writer lock (`NAME.lock` next to
  * it, an exclusive advisory lock) until it is freed, so a second collection on the same
- * file, in this process or another, gets `VECMATCH_ERR_LOCKED` at once (retry later to
+ * file, in this process or another, gets `VECMATCH_ERR_LOCKED` after a 200 ms grace (retry later to
  * wait); readers (`vecmatch_gallery_open`) never take it. A write-protected file gives
  * `VECMATCH_ERR_PERMISSION`.
  *

@@ -70,7 +70,7 @@ impl vecmatch_collection_options {
             auto_commit_deleted_fraction: (f != 0.0).then_some(f),
             hnsw: self.use_hnsw.then(|| self.hnsw.to_rust()),
             verify: self.verify,
-            // C callers get VECMATCH_ERR_LOCKED at once and choose their own retry.
+            // C callers get VECMATCH_ERR_LOCKED after the 200 ms grace and choose their own retry.
             lock_timeout: None,
             // Set on the open handle: `vecmatch_collection_set_durability`.
             durability: crate::Durability::CommitOnly,
@@ -168,7 +168,7 @@ fn into_handle(c: Collection) -> *mut vecmatch_collection {
 ///
 /// One writer per file: the collection holds the file's writer lock (`NAME.lock` next to
 /// it, an exclusive advisory lock) until it is freed, so a second collection on the same
-/// file, in this process or another, gets `VECMATCH_ERR_LOCKED` at once (retry later to
+/// file, in this process or another, gets `VECMATCH_ERR_LOCKED` after a 200 ms grace (retry later to
 /// wait); readers (`vecmatch_gallery_open`) never take it. A write-protected file gives
 /// `VECMATCH_ERR_PERMISSION`.
 ///
