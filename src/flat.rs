@@ -12,9 +12,9 @@
 
 use rayon::prelude::*;
 
+use crate::codec::{CodedQuery, Query, Rows};
 use crate::error::Result;
 use crate::filter::{Base, RowSet};
-use crate::codec::{CodedQuery, Query, Rows};
 use crate::metric;
 use crate::pool;
 use crate::topk::{RowHit, Top};
@@ -292,11 +292,11 @@ pub(crate) fn scan_batch(
     } else {
         Vec::new()
     };
-    let cq_codes: Vec<i8> = match view.rows {
-        Rows::I8 { .. } | Rows::I4 { .. } if cq.len() == nq => {
-            cq.iter().flat_map(|q| q.codes()).copied().collect()
-        }
-        _ => Vec::new(),
+    // Only `i8` / `i4` rows give coded queries (`coded_query` is `None` for the others).
+    let cq_codes: Vec<i8> = if cq.len() == nq {
+        cq.iter().flat_map(|q| q.codes()).copied().collect()
+    } else {
+        Vec::new()
     };
     let batch = if cq.len() == nq {
         Queries::Coded(&cq, &cq_codes)

@@ -5,7 +5,7 @@
 //! and stays with each.
 
 use crate::error::{Error, Result};
-use crate::metric::{check_input, normalize_in_place};
+use crate::metric::{MetricSpec, check_input, normalize_in_place};
 use crate::types::{ElementType, Metric};
 
 /// How many rows a gallery or collection holds at most (row numbers are `u32`).
@@ -46,7 +46,7 @@ impl Ingest {
         for (i, row) in rows.chunks_exact_mut(self.dims).enumerate() {
             let what = || format!("vector row {}", first_row + i);
             check_input(self.metric, self.element_type, row, what)?;
-            if self.metric == Metric::Cosine {
+            if MetricSpec::of(self.metric).normalized {
                 normalize_in_place(row, what)?;
             }
         }

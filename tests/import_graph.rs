@@ -207,10 +207,7 @@ fn a_cycle_and_an_upward_edge_are_reported() {
             "search.rs",
             "//! See [`crate::hnsw`].\nuse crate::{flat, types::Hit};",
         ),
-        (
-            "topk.rs",
-            "use crate::codec::Rows; use crate::view::View;",
-        ),
+        ("topk.rs", "use crate::codec::Rows; use crate::view::View;"),
         ("codec.rs", ""),
         ("extra.rs", "use crate::flat::scan;"),
         ("ffi/mod.rs", "use crate::shards::X;"),

@@ -11,10 +11,10 @@
 
 use std::sync::{Arc, OnceLock};
 
+use crate::codec::{Query, Rows};
 use crate::error::Result;
 use crate::filter::{Bits, RowSet};
 use crate::flat;
-use crate::codec::{Query, Rows};
 use crate::metric;
 use crate::topk::TopK;
 use crate::types::{Hit, Metric, SearchParams};

@@ -3,10 +3,10 @@
 
 use rayon::prelude::*;
 
+use crate::codec::Query;
 use crate::error::Result;
 use crate::filter::RowSet;
 use crate::flat;
-use crate::codec::Query;
 use crate::pool;
 use crate::topk::RowHit;
 use crate::types::{Hit, SearchParams};

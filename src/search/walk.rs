@@ -3,9 +3,9 @@
 
 use rayon::prelude::*;
 
+use crate::codec::Query;
 use crate::error::Result;
 use crate::filter::RowSet;
-use crate::codec::Query;
 use crate::hnsw::graph::GraphView;
 use crate::hnsw::search::{Cand, search};
 use crate::types::{Hit, SearchParams};

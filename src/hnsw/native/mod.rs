@@ -240,8 +240,8 @@ fn draw_levels(n: usize, m: usize, seed: u64) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::filter::RowSet;
     use crate::codec::Query;
+    use crate::filter::RowSet;
     use crate::hnsw::search::search;
     use crate::types::SearchParams;
     use crate::view::View;
