@@ -57,7 +57,7 @@ mod types;
 pub use collection::{Collection, CollectionOptions, CollectionStats, CommitReport, Durability};
 pub use error::{Error, Result};
 pub use gallery::{Gallery, GalleryBuilder, GalleryInfo, OpenOptions, SectionInfo};
-pub use hnsw::{Builder, GraphReport, HnswParams, Progress};
+pub use hnsw::{Builder, Construction, GraphReport, HnswParams, Progress};
 pub use metric::hardware_acceleration;
 pub use pool::thread_limit;
 pub use search::{Filter, KeyPredicate};

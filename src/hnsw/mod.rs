@@ -5,6 +5,7 @@
 #[cfg(feature = "hnsw-rs")]
 mod adapter;
 mod check;
+mod construction;
 pub(crate) mod graph;
 mod native;
 pub(crate) mod search;
@@ -16,6 +17,7 @@ use crate::types::Metric;
 
 pub use check::GraphReport;
 pub(crate) use check::{check, check_strict, repair};
+pub use construction::Construction;
 use graph::FrozenGraph;
 
 /// Parameters of the HNSW graph build.
@@ -31,6 +33,9 @@ pub struct HnswParams {
     pub seed: u64,
     /// The construction algorithm. Default [`Builder::Native`] (see [`Builder`]).
     pub builder: Builder,
+    /// The distances the native builder computes: f32 rows or `i8` codes of them.
+    /// Default [`Construction::Auto`] (see [`Construction`]).
+    pub construction: Construction,
 }
 
 /// The algorithm that builds an HNSW graph. Both produce the same file format and are
@@ -87,6 +92,7 @@ impl Default for HnswParams {
             ef_construction: 200,
             seed: 0x5EED,
             builder: Builder::Native,
+            construction: Construction::Auto,
         }
     }
 }

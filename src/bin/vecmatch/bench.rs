@@ -8,13 +8,15 @@ use std::time::Instant;
 
 use serde_json::json;
 use vecmatch::{
-    Builder, ElementType, Gallery, GalleryBuilder, Hit, HnswParams, Metric, SearchParams,
+    Builder, Construction, ElementType, Gallery, GalleryBuilder, Hit, HnswParams, Metric,
+    SearchParams,
 };
 
 use crate::input::{Matrix, read_ivecs, read_vectors};
 use crate::output::print;
 use crate::{
-    CliError, parse_builder, parse_element_type, parse_metric, parse_pos, parse_threads, progress,
+    CliError, parse_builder, parse_construction, parse_element_type, parse_metric, parse_pos,
+    parse_threads, progress,
 };
 
 #[derive(clap::Args)]
@@ -65,6 +67,10 @@ pub struct Args {
     /// HNSW graph builder: native (default) or hnsw_rs.
     #[arg(long, default_value = "native", value_parser = parse_builder)]
     builder: Builder,
+    /// HNSW, native builder: distances while building, on f32 rows or i8 codes of them
+    /// (auto: i8 for cosine/dot on the avx512+vnni backend, else f32).
+    #[arg(long, default_value = "auto", value_parser = parse_construction)]
+    construction: Construction,
     /// HNSW ef values to sweep.
     #[arg(long, default_value = "10,16,32,64,128,256,512", value_delimiter = ',', value_parser = parse_pos)]
     ef_search: Vec<usize>,
@@ -269,6 +275,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
         m: a.m,
         ef_construction: a.ef_construction,
         builder: a.builder,
+        construction: a.construction,
         ..HnswParams::default()
     });
     if let Some(p) = &hnsw {
@@ -287,6 +294,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
         json!({"event": "meta", "library": "vecmatch", "version": env!("CARGO_PKG_VERSION"), "variant": a.dtype.name(), "rescore": rescore, "f32_rows": storage.1,
                "kind": if hnsw.is_some() { "hnsw" } else { "flat" },
                "params": {"M": a.m, "ef_construction": a.ef_construction, "builder": a.builder.name(),
+                          "construction": a.construction.resolve(a.metric).name(),
                           "metric": if a.metric == Metric::Dot { "ip" } else { a.metric.name() }},
                "hardware_acceleration": vecmatch::hardware_acceleration(),
                "backend": vecmatch::hardware_acceleration(), "cpu": cpu_model()}),

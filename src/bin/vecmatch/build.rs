@@ -2,11 +2,13 @@
 
 use std::path::PathBuf;
 
-use vecmatch::{Builder, ElementType, GalleryBuilder, HnswParams, Metric, Progress};
+use vecmatch::{Builder, Construction, ElementType, GalleryBuilder, HnswParams, Metric, Progress};
 
 use crate::input::{read_unique_keys, read_vectors};
 use crate::same_file::refuse_output_over_inputs;
-use crate::{CliError, parse_builder, parse_element_type, parse_metric, progress};
+use crate::{
+    CliError, parse_builder, parse_construction, parse_element_type, parse_metric, progress,
+};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -56,6 +58,10 @@ pub struct Args {
     /// HNSW: graph builder, native (default; deterministic with --threads 1) or hnsw_rs.
     #[arg(long, default_value = "native", value_parser = parse_builder, requires = "hnsw")]
     builder: Builder,
+    /// HNSW, native builder: distances while building, on f32 rows or i8 codes of them
+    /// (auto: i8 for cosine/dot on the avx512+vnni backend, else f32).
+    #[arg(long, default_value = "auto", value_parser = parse_construction, requires = "hnsw")]
+    construction: Construction,
     /// HNSW: seed of the level draws.
     #[arg(long, default_value_t = HnswParams::default().seed, requires = "hnsw")]
     seed: u64,
@@ -143,6 +149,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
             ef_construction: a.ef_construction,
             seed: a.seed,
             builder: a.builder,
+            construction: a.construction,
         })
         .map_err(|e| CliError::usage(e.to_string()))?;
         let pb = progress::bar(n as u64, "graph");

@@ -21,6 +21,7 @@ mod insert;
 mod links;
 mod scratch;
 mod select;
+mod source;
 
 use std::sync::Mutex;
 
@@ -30,10 +31,11 @@ use crate::error::{Error, Result};
 use crate::types::Metric;
 
 use super::graph::{FrozenGraph, GraphView};
-use super::{GraphBuilder, HnswParams, Progress};
+use super::{Construction, GraphBuilder, HnswParams, Progress};
 use insert::{Entry, Graph};
 use links::Links;
 use scratch::Pool;
+use source::{F32Rows, I8Codes, Source};
 
 /// The native builder.
 pub(crate) struct NativeBuilder;
@@ -65,22 +67,39 @@ impl GraphBuilder for NativeBuilder {
                 "a graph holds at most 2^32-1 rows".into(),
             ));
         }
-        let g = Graph {
-            vectors,
-            dims,
-            metric,
-            ef_construction: p.ef_construction,
-            links: Links::new(p.m, draw_levels(n, p.m, p.seed)),
-            entry: Mutex::new(None),
-        };
-        insert_rows(&g, 0..n, progress);
-        Ok(finish(g, p))
+        let links = Links::new(p.m, draw_levels(n, p.m, p.seed));
+        Ok(match p.construction.resolve(metric) {
+            Construction::I8 => build_on(I8Codes::new(vectors, dims, metric), links, p, progress),
+            _ => build_on(
+                F32Rows {
+                    vectors,
+                    dims,
+                    metric,
+                },
+                links,
+                p,
+                progress,
+            ),
+        })
     }
+}
+
+/// Inserts every row into the empty `links` with the distances of `src`; freezes.
+fn build_on<S: Source>(src: S, links: Links, p: &HnswParams, progress: &Progress) -> FrozenGraph {
+    let n = links.len();
+    let g = Graph {
+        src,
+        ef_construction: p.ef_construction,
+        links,
+        entry: Mutex::new(None),
+    };
+    insert_rows(&g, 0..n, progress);
+    finish(g, p)
 }
 
 /// Inserts `rows` in order with one thread, else in parallel chunks, reporting progress
 /// after each chunk.
-fn insert_rows(g: &Graph<'_>, rows: std::ops::Range<usize>, progress: &Progress) {
+fn insert_rows<S: Source>(g: &Graph<S>, rows: std::ops::Range<usize>, progress: &Progress) {
     let n = g.links.len();
     let pool = Pool::default();
     let serial = rayon::current_num_threads() <= 1;
@@ -116,7 +135,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Freezes the built graph.
-fn finish(g: Graph<'_>, p: &HnswParams) -> FrozenGraph {
+fn finish<S>(g: Graph<S>, p: &HnswParams) -> FrozenGraph {
     let entry = match g.entry.into_inner() {
         Ok(e) => e,
         Err(p) => p.into_inner(),
@@ -168,7 +187,42 @@ pub(crate) fn extend(
             }
         }
     }
+    let ep = view.header.entry_point;
+    if old > 0 && ep as usize >= old {
+        return Err(Error::corrupt("GRAPH section: entry point out of range"));
+    }
     let links = Links::new(m, levels);
+    let p = HnswParams { m, ..*p };
+    Ok(match p.construction.resolve(metric) {
+        Construction::I8 => {
+            let src = I8Codes::new(vectors, dims, metric);
+            extend_on(src, view, links, &p, progress)
+        }
+        _ => extend_on(
+            F32Rows {
+                vectors,
+                dims,
+                metric,
+            },
+            view,
+            links,
+            &p,
+            progress,
+        ),
+    })
+}
+
+/// [`extend`] once checked: copies the old rows' lists of `view` into `links` (their
+/// layer-0 distances from `src`), inserts the new rows with `src`'s distances, freezes.
+fn extend_on<S: Source>(
+    src: S,
+    view: &GraphView<'_>,
+    links: Links,
+    p: &HnswParams,
+    progress: &Progress,
+) -> FrozenGraph {
+    let old = view.header.count as usize;
+    let n = links.len();
     let mut buf = Vec::new();
     for r in 0..old {
         buf.clear();
@@ -178,14 +232,10 @@ pub(crate) fn extend(
                 .copied()
                 .filter(|&x| (x as usize) < old),
         );
-        let rv = &vectors[r * dims..(r + 1) * dims];
-        links.list(r as u32, 0).set(
-            buf.iter().map(|&x| {
-                let x_row = &vectors[x as usize * dims..(x as usize + 1) * dims];
-                (x, crate::metric::distance(metric, rv, x_row))
-            }),
-            0,
-        );
+        let rq = src.query(r as u32);
+        links
+            .list(r as u32, 0)
+            .set(buf.iter().map(|&x| (x, src.dist_to(rq, x))), 0);
         for l in 1..=usize::from(links.levels[r]) {
             buf.clear();
             buf.extend(
@@ -200,23 +250,18 @@ pub(crate) fn extend(
         }
     }
     let ep = view.header.entry_point;
-    if old > 0 && ep as usize >= old {
-        return Err(Error::corrupt("GRAPH section: entry point out of range"));
-    }
     let entry = (old > 0).then(|| Entry {
         row: ep,
         level: usize::from(links.levels[ep as usize]),
     });
     let g = Graph {
-        vectors,
-        dims,
-        metric,
+        src,
         ef_construction: p.ef_construction,
         links,
         entry: Mutex::new(entry),
     };
     insert_rows(&g, old..n, progress);
-    Ok(finish(g, &HnswParams { m, ..*p }))
+    finish(g, p)
 }
 
 /// The level of every row: `⌊-ln(u) / ln(m)⌋` for `u` uniform in (0, 1], from a
