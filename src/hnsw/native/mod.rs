@@ -283,6 +283,8 @@ fn draw_levels(n: usize, m: usize, seed: u64) -> Vec<u8> {
 }
 
 #[cfg(test)]
+mod construction_tests;
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::filter::RowSet;
@@ -290,7 +292,7 @@ mod tests {
     use crate::hnsw::search::search;
     use crate::types::SearchParams;
 
-    fn fvecs(name: &str) -> (usize, Vec<f32>) {
+    pub(super) fn fvecs(name: &str) -> (usize, Vec<f32>) {
         let path = format!("{}/data/minilm-5k/{name}", env!("CARGO_MANIFEST_DIR"));
         let b = std::fs::read(path).unwrap();
         let d = u32::from_le_bytes(b[..4].try_into().unwrap()) as usize;
@@ -303,7 +305,7 @@ mod tests {
     }
 
     /// Recall@10 of the graph against exact search, over the shipped queries.
-    fn recall(bytes: &[u8], vectors: &[f32], d: usize, ef: usize) -> f64 {
+    pub(super) fn recall(bytes: &[u8], vectors: &[f32], d: usize, ef: usize) -> f64 {
         let n = vectors.len() / d;
         let keys: Vec<u64> = (0..n as u64).collect();
         let view = View {

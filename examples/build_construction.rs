@@ -1,0 +1,131 @@
+//! A/B of the native builder's construction distances ([`Construction`]): f32 rows
+//! against `i8` codes, built alternately in one process (so both see the same machine
+//! load), with build time and recall@10 of each graph.
+//!
+//! `cargo run --release --example build_construction -- DIR [ROUNDS] [THREADS] [METRIC] [MODES] [ROWS]`
+//!
+//! `DIR` holds `base.fvecs` and `query.fvecs`; the ground truth is recomputed exactly
+//! under `METRIC` (cosine, dot or l2). Defaults: 3 rounds, 2 threads, cosine, modes
+//! `f32,i8`, all rows. Each build prints one line (mode, seconds, vectors/s, recall@10 at
+//! ef 16 / 32 / 64); the end prints, per mode, the minimum time over the rounds, its ratio
+//! to the first mode's and the mean recall. The seed changes per round (`0x5EED + round`),
+//! the same for every mode.
+use std::time::Instant;
+
+use vecmatch::{Construction, GalleryBuilder, HnswParams, Metric, SearchParams};
+
+fn fvecs(path: &str) -> Result<(usize, Vec<f32>), Box<dyn std::error::Error>> {
+    let b = std::fs::read(path)?;
+    let d = i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
+    let v = b
+        .chunks_exact(4 * (d + 1))
+        .flat_map(|r| {
+            r[4..]
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        })
+        .collect();
+    Ok((d, v))
+}
+
+const EFS: [usize; 3] = [16, 32, 64];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = args
+        .get(1)
+        .ok_or("usage: build_construction DIR [ROUNDS] [THREADS] [METRIC] [MODES] [ROWS]")?;
+    let rounds: usize = args.get(2).map_or(Ok(3), |s| s.parse())?;
+    let threads: usize = args.get(3).map_or(Ok(2), |s| s.parse())?;
+    let metric: Metric = args.get(4).map_or("cosine", String::as_str).parse()?;
+    let modes = args
+        .get(5)
+        .map_or("f32,i8", String::as_str)
+        .split(',')
+        .map(Construction::from_name)
+        .collect::<Result<Vec<_>, _>>()?;
+    let (d, base) = fvecs(&format!("{dir}/base.fvecs"))?;
+    let (_, queries) = fvecs(&format!("{dir}/query.fvecs"))?;
+    let n: usize = args
+        .get(6)
+        .map_or(Ok(base.len() / d), |s| s.parse())?
+        .min(base.len() / d);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
+    let mut b = GalleryBuilder::new(d, metric)?;
+    let keys: Vec<u64> = (0..n as u64).collect();
+    b.add_batch(&keys, &base[..n * d])?;
+    let exact = b.build_in_memory()?;
+    let search = |ef: usize| SearchParams {
+        k: 10,
+        ef,
+        threads: Some(threads),
+        ..SearchParams::default()
+    };
+    let truth = exact.search_batch(&queries, &search(0))?;
+    println!(
+        "{n} rows × {d}, {} queries, metric {}, {threads} threads, kernels {}",
+        truth.len(),
+        metric.name(),
+        vecmatch::hardware_acceleration()
+    );
+    // Per mode: build seconds of each round, recall sums per ef.
+    let mut times = vec![Vec::new(); modes.len()];
+    let mut recalls = vec![[0f64; EFS.len()]; modes.len()];
+    for round in 0..rounds {
+        for (i, &mode) in modes.iter().enumerate() {
+            b.hnsw(HnswParams {
+                construction: mode,
+                seed: 0x5EED + round as u64,
+                ..HnswParams::default()
+            })?;
+            let t0 = Instant::now();
+            let g = pool.install(|| b.build_in_memory())?;
+            let s = t0.elapsed().as_secs_f64();
+            times[i].push(s);
+            let rep = g.graph_report()?.unwrap_or_default();
+            let mut line = format!(
+                "round {round} {:>4} ({:>3}) {s:>7.2} s {:>7.0} vec/s repaired {} recall",
+                mode.name(),
+                mode.resolve(metric).name(),
+                n as f64 / s,
+                rep.repaired
+            );
+            for (j, &ef) in EFS.iter().enumerate() {
+                let got = g.search_batch(&queries, &search(ef))?;
+                let hit: usize = got
+                    .iter()
+                    .zip(&truth)
+                    .map(|(h, t)| {
+                        h.iter()
+                            .filter(|x| t.iter().any(|y| y.key == x.key))
+                            .count()
+                    })
+                    .sum();
+                let r = hit as f64 / (10 * truth.len()) as f64;
+                recalls[i][j] += r;
+                line += &format!(" {r:.4}");
+            }
+            println!("{line}");
+        }
+    }
+    let min = |t: &[f64]| t.iter().copied().fold(f64::INFINITY, f64::min);
+    let first = min(&times[0]);
+    for (i, mode) in modes.iter().enumerate() {
+        let m = min(&times[i]);
+        let mean: Vec<String> = recalls[i]
+            .iter()
+            .map(|r| format!("{:.4}", r / rounds as f64))
+            .collect();
+        println!(
+            "{:>4}: min {m:.2} s ({:.0} vec/s), {:.3}× the speed of {}; mean recall@10 at ef {EFS:?}: {}",
+            mode.name(),
+            n as f64 / m,
+            first / m,
+            modes[0].name(),
+            mean.join(" / ")
+        );
+    }
+    Ok(())
+}
