@@ -7,7 +7,8 @@
 //! `DIR` holds `base.fvecs` and `query.fvecs`; the ground truth is recomputed exactly
 //! under `METRIC` (cosine, dot or l2). Defaults: 3 rounds, 2 threads, cosine, modes
 //! `f32,i8`, all rows. Each build prints one line (mode, seconds, vectors/s, recall@10 at
-//! ef 16 / 32 / 64); the end prints, per mode, the minimum time over the rounds, its ratio
+//! ef 16 / 32 / 64, and the CPU seconds of the build, which other processes on a shared
+//! machine disturb less); the end prints, per mode, the minimum times over the rounds, the ratio
 //! to the first mode's and the mean recall. The seed changes per round (`0x5EED + round`),
 //! the same for every mode.
 use std::time::Instant;
@@ -29,6 +30,20 @@ fn fvecs(path: &str) -> Result<(usize, Vec<f32>), Box<dyn std::error::Error>> {
 }
 
 const EFS: [usize; 3] = [16, 32, 64];
+
+/// CPU seconds (user + system) of this process so far, from `/proc/self/stat` (Linux; 0
+/// elsewhere). Less sensitive than wall time to other processes on a shared machine.
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the parenthesised command name; utime and stime are 14 and 15.
+            let rest = &s[s.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some((f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -72,6 +87,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     // Per mode: build seconds of each round, recall sums per ef.
     let mut times = vec![Vec::new(); modes.len()];
+    let mut cpus = vec![Vec::new(); modes.len()];
     let mut recalls = vec![[0f64; EFS.len()]; modes.len()];
     for round in 0..rounds {
         for (i, &mode) in modes.iter().enumerate() {
@@ -80,13 +96,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 seed: 0x5EED + round as u64,
                 ..HnswParams::default()
             })?;
-            let t0 = Instant::now();
+            let (t0, c0) = (Instant::now(), cpu_seconds());
             let g = pool.install(|| b.build_in_memory())?;
             let s = t0.elapsed().as_secs_f64();
+            let cpu = cpu_seconds() - c0;
             times[i].push(s);
+            cpus[i].push(cpu);
             let rep = g.graph_report()?.unwrap_or_default();
             let mut line = format!(
-                "round {round} {:>4} ({:>3}) {s:>7.2} s {:>7.0} vec/s repaired {} recall",
+                "round {round} {:>4} ({:>3}) {s:>7.2} s (cpu {cpu:>7.2} s) {:>7.0} vec/s repaired {} recall",
                 mode.name(),
                 mode.resolve(metric).name(),
                 n as f64 / s,
@@ -114,12 +132,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let first = min(&times[0]);
     for (i, mode) in modes.iter().enumerate() {
         let m = min(&times[i]);
+        let c = min(&cpus[i]);
         let mean: Vec<String> = recalls[i]
             .iter()
             .map(|r| format!("{:.4}", r / rounds as f64))
             .collect();
         println!(
-            "{:>4}: min {m:.2} s ({:.0} vec/s), {:.3}× the speed of {}; mean recall@10 at ef {EFS:?}: {}",
+            "{:>4}: min {m:.2} s ({:.0} vec/s, min cpu {c:.2} s), {:.3}× the speed of {}; mean recall@10 at ef {EFS:?}: {}",
             mode.name(),
             n as f64 / m,
             first / m,

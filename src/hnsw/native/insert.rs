@@ -34,9 +34,6 @@ pub(super) struct Graph<S> {
     pub entry: Mutex<Option<Entry>>,
 }
 
-/// How many rows ahead of the distance being computed the beam prefetches (as in search).
-const PREFETCH_AHEAD: usize = 2;
-
 impl<S: Source> Graph<S> {
     #[inline]
     fn dist(&self, a: u32, b: u32) -> f32 {
@@ -103,7 +100,10 @@ impl<S: Source> Graph<S> {
             let mut chosen = std::mem::take(&mut s.chosen);
             chosen.clear();
             chosen.extend(s.picked.iter().map(|p| p.c));
-            for c in &chosen {
+            for (i, c) in chosen.iter().enumerate() {
+                if let (0, Some(next)) = (l, chosen.get(i + 1)) {
+                    self.links.prefetch0_dists(next.row);
+                }
                 self.link_back(c.row, q, c.d, l, s);
             }
             s.chosen = chosen;
@@ -150,6 +150,7 @@ impl<S: Source> Graph<S> {
             }
             self.links.read_search(c.row, level, &mut s.buf);
             let buf = std::mem::take(&mut s.buf);
+            s.prefetch_visited(&buf);
             s.fresh.clear();
             for &x in &buf {
                 if s.visit(x) {
@@ -157,11 +158,11 @@ impl<S: Source> Graph<S> {
                 }
             }
             s.buf = buf;
-            for &x in s.fresh.iter().take(PREFETCH_AHEAD) {
+            for &x in s.fresh.iter().take(S::PREFETCH_AHEAD) {
                 self.src.prefetch(x);
             }
             for i in 0..s.fresh.len() {
-                if let Some(&y) = s.fresh.get(i + PREFETCH_AHEAD) {
+                if let Some(&y) = s.fresh.get(i + S::PREFETCH_AHEAD) {
                     self.src.prefetch(y);
                 }
                 let x = s.fresh[i];

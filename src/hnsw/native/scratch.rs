@@ -45,6 +45,17 @@ impl Scratch {
         self.results.clear();
     }
 
+    /// Hints the CPU to load the visited stamps of `rows` (before [`Scratch::visit`]ing
+    /// them, which would otherwise wait on each in turn).
+    #[inline]
+    pub fn prefetch_visited(&self, rows: &[u32]) {
+        for &r in rows {
+            if let Some(v) = self.visited.get(r as usize..r as usize + 1) {
+                crate::metric::prefetch_lines(v, 1);
+            }
+        }
+    }
+
     /// Marks `row` visited; returns whether it was new.
     #[inline]
     pub fn visit(&mut self, row: u32) -> bool {
