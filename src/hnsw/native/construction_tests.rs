@@ -132,3 +132,24 @@ fn extending_on_i8_codes_keeps_recall() {
     let (a, b) = (recall(&full, &base, d, 64), recall(&grown, &base, d, 64));
     assert!(b >= a - 0.02, "extended on i8 {b} vs f32 rebuild {a}");
 }
+
+#[test]
+fn meta_records_the_construction_used() {
+    let (d, base) = fvecs("base.fvecs");
+    for (c, want) in [
+        (Construction::F32, "f32"),
+        (Construction::I8, "i8"),
+        (
+            Construction::Auto,
+            Construction::Auto.resolve(Metric::Dot).name(),
+        ),
+    ] {
+        let mut b = crate::GalleryBuilder::new(d, Metric::Dot).unwrap();
+        let keys: Vec<u64> = (0..300).collect();
+        b.add_batch(&keys, &base[..300 * d]).unwrap();
+        b.hnsw(params(c)).unwrap();
+        let g = b.build_in_memory().unwrap();
+        let meta: serde_json::Value = serde_json::from_str(&g.info().meta.unwrap()).unwrap();
+        assert_eq!(meta["hnsw"]["construction"], want, "{c:?}");
+    }
+}
