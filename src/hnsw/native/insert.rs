@@ -169,6 +169,10 @@ impl<S: Source> Graph<S> {
                 let d = self.src.dist_to(qv, x);
                 let worst = s.results.peek().map_or(f32::INFINITY, |w| w.d);
                 if s.results.len() < ef || d < worst {
+                    // A candidate is likely expanded soon: start loading its list now.
+                    if level == 0 {
+                        self.links.prefetch0(x);
+                    }
                     s.candidates.push(Reverse(Cand { d, row: x }));
                     s.results.push(Cand { d, row: x });
                     if s.results.len() > ef {

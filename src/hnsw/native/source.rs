@@ -169,6 +169,10 @@ impl Source for I8Codes {
     #[inline]
     fn prefetch(&self, r: u32) {
         metric::prefetch_lines(self.codes(r), usize::MAX);
+        let r = r as usize;
+        if let Some(s) = self.scales.get(r..r + 1) {
+            metric::prefetch_lines(s, 1);
+        }
     }
 }
 
