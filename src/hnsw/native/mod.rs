@@ -8,7 +8,8 @@
 //! hnswlib's graph as the prefix of each list and fills the rest of its 2·M slots with
 //! the closest pruned candidates (`insert.rs`). Other differences: the lists live in flat arrays of atomics with one spin lock per node
 //! (`links.rs`; a thread holds one lock at a time), layer 0 already has the file's layout,
-//! distances are our SIMD kernels' (the raw distances search uses), the heuristic skips
+//! distances are our SIMD kernels' on the f32 rows (the raw distances search uses) or on
+//! `i8` codes of them made once per build (`source.rs`, [`Construction`]), the heuristic skips
 //! pair distances it has already checked (`select.rs`, same result), and the search for
 //! the next level down starts from the closest neighbour selected.
 //!
