@@ -15,6 +15,9 @@ use crate::gallery::rows::quantize_i8;
 use crate::metric;
 use crate::types::Metric;
 
+/// A cache line, in bytes.
+const LINE: usize = 64;
+
 /// The distances of one build, between rows by index.
 pub(super) trait Source: Sync {
     /// How many rows ahead of the distance being computed the beam prefetches: a few f32
@@ -82,9 +85,13 @@ impl Source for F32Rows<'_> {
 }
 
 /// `i8` codes of the rows, made once per build: `dims` bytes per row, its scale, and for
-/// L2 the squared norm of the decoded row.
+/// L2 the squared norm of the decoded row. Rows start on 64-byte boundaries (`stride` is
+/// `dims` rounded up to a cache line, the first row at `start`), so a row spans the fewest
+/// cache lines: 6 at 384-d, not 7.
 pub(super) struct I8Codes {
     codes: Vec<i8>,
+    start: usize,
+    stride: usize,
     scales: Vec<f32>,
     /// L2 only (empty otherwise): `scale² · Σ code²` per row.
     norms: Vec<f32>,
@@ -102,29 +109,34 @@ pub(super) struct I8Query<'a> {
 
 impl I8Codes {
     /// Quantises every row of `vectors` (row-major, `dims` each, finite), in parallel.
-    /// Cost: one pass over the rows, and `n · dims` bytes plus 4 or 8 bytes a row.
+    /// Cost: one pass over the rows, and `n · dims` bytes (rounded up to 64 a row) plus 4
+    /// or 8 bytes a row.
     pub fn new(vectors: &[f32], dims: usize, metric: Metric) -> Self {
         let d = dims.max(1);
         let n = vectors.len() / d;
-        let mut codes = vec![0i8; n * d];
+        let stride = d.next_multiple_of(LINE);
+        let mut codes = vec![0i8; n * stride + LINE];
+        let start = codes.as_ptr().align_offset(LINE).min(LINE);
         let mut scales = vec![0f32; n];
-        codes
-            .par_chunks_mut(d)
+        codes[start..start + n * stride]
+            .par_chunks_mut(stride)
             .zip(scales.par_iter_mut())
             .zip(vectors.par_chunks_exact(d))
-            .for_each(|((c, s), v)| *s = quantize_i8(v, c));
+            .for_each(|((c, s), v)| *s = quantize_i8(v, &mut c[..d]));
         let l2 = metric == Metric::L2;
         let norms = if l2 {
-            codes
-                .par_chunks(d)
+            codes[start..start + n * stride]
+                .par_chunks(stride)
                 .zip(scales.par_iter())
-                .map(|(c, &s)| s * s * metric::dot_i8i8(c, c) as f32)
+                .map(|(c, &s)| s * s * metric::dot_i8i8(&c[..d], &c[..d]) as f32)
                 .collect()
         } else {
             Vec::new()
         };
         I8Codes {
             codes,
+            start,
+            stride,
             scales,
             norms,
             dims: d,
@@ -134,8 +146,8 @@ impl I8Codes {
 
     #[inline]
     fn codes(&self, r: u32) -> &[i8] {
-        let r = r as usize;
-        &self.codes[r * self.dims..(r + 1) * self.dims]
+        let s = self.start + r as usize * self.stride;
+        &self.codes[s..s + self.dims]
     }
 }
 
@@ -219,6 +231,17 @@ mod tests {
             // Half a step of 1/127 of each row's largest component, over 97 components.
             assert!(worst < 0.02, "{metric:?}: relative error {worst}");
             assert!(worst > 0.0, "{metric:?}: codes should not be exact");
+        }
+    }
+
+    #[test]
+    fn code_rows_start_on_cache_lines() {
+        for d in [1, 64, 97, 384] {
+            let c = I8Codes::new(&rows(5, d, 1), d, Metric::Dot);
+            for r in 0..5 {
+                assert_eq!(c.codes(r).len(), d);
+                assert_eq!(c.codes(r).as_ptr() as usize % LINE, 0, "d {d} row {r}");
+            }
         }
     }
 
