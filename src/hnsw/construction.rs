@@ -13,9 +13,9 @@ use crate::types::Metric;
 /// SIMD `i8` kernel; L2 was measured equal on unit vectors only, so it opts in).
 /// Measured on 50,000 × 384 MiniLM rows, 2 threads, M=16, ef_construction=200
 /// (`examples/build_construction.rs`, interleaved builds on a shared machine, min times):
-/// `I8` builds 1.7–2.0× as fast on `avx512+vnni` (2.0× in CPU time), 2.1× on `avx512`
-/// and 1.9× on `avx2+fma`; recall@10 at ef 64, mean over 2–3 seeds, is 0.0017–0.0025
-/// below the f32-built graph's (0.986 against 0.988), at ef 16 and 32 equal.
+/// `I8` builds 1.9–2.2× as fast on `avx512+vnni` (2.0–2.2× in CPU time), 2.1× on
+/// `avx512` and 1.9× on `avx2+fma`; recall@10 at ef 64, mean over 2–3 seeds, is
+/// 0.0015–0.0025 below the f32-built graph's (0.986 against 0.988), at ef 16 and 32 equal.
 /// [`crate::Builder::HnswRs`] always builds on f32 rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
