@@ -106,7 +106,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut line = format!(
                 "round {round} {:>4} ({:>3}) {s:>7.2} s (cpu {cpu:>7.2} s) {:>7.0} vec/s repaired {} recall",
                 mode.name(),
-                mode.resolve(metric).name(),
+                mode.resolve(metric, d).name(),
                 n as f64 / s,
                 rep.repaired
             );

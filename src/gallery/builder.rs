@@ -360,7 +360,7 @@ impl GalleryBuilder {
             });
             // The distances the graph was built with: f32 or i8 (hnsw_rs: always f32 rows).
             let construction = match builder {
-                "native" => p.construction.resolve(self.metric),
+                "native" => p.construction.resolve(self.metric, self.dims),
                 _ => crate::hnsw::Construction::F32,
             };
             m["hnsw"]["construction"] = construction.name().into();

@@ -29,11 +29,29 @@ pub enum Construction {
     /// `i8` codes of the rows (one scale per row, the `i8` element type's quantiser),
     /// made once per build (`n × dims` bytes more memory while building) and compared with
     /// the exact integer dot product (`vpdpbusd` on `avx512+vnni`): a quarter of the
-    /// memory traffic per distance. Deterministic for a seed with one thread, as `F32`.
+    /// memory traffic per distance. Deterministic for a seed with one thread, as `F32`. At
+    /// most [`Construction::MAX_I8_DIMS`] (133,144) dimensions.
     I8,
 }
 
 impl Construction {
+    /// The most dimensions `I8` builds with: the integer dot product of two rows of codes
+    /// in `-127..=127` must fit an `i32`. A build asking for `I8` with more fails with
+    /// [`Error::InvalidArgument`].
+    pub const MAX_I8_DIMS: usize = (i32::MAX / (127 * 127)) as usize;
+
+    /// What a build of `dims`-dimensional rows under `metric` uses: [`Construction::resolve`],
+    /// and an error for `I8` above [`Construction::MAX_I8_DIMS`].
+    pub(crate) fn for_build(self, metric: Metric, dims: usize) -> Result<Construction> {
+        match self.resolve(metric, dims) {
+            Construction::I8 if dims > Self::MAX_I8_DIMS => Err(Error::InvalidArgument(format!(
+                "HNSW construction on i8 codes needs at most {} dims, got {dims}",
+                Self::MAX_I8_DIMS
+            ))),
+            c => Ok(c),
+        }
+    }
+
     /// The name accepted by [`Construction::from_name`]: `auto`, `f32` or `i8`.
     pub fn name(self) -> &'static str {
         match self {
@@ -58,10 +76,15 @@ impl Construction {
         }
     }
 
-    /// `F32` or `I8`: what `Auto` means for `metric` on this process's backend.
-    pub fn resolve(self, metric: Metric) -> Construction {
+    /// `F32` or `I8`: what `Auto` means for `metric` and `dims` on this process's backend
+    /// (`F32` above [`Construction::MAX_I8_DIMS`]).
+    pub fn resolve(self, metric: Metric, dims: usize) -> Construction {
         match self {
-            Construction::Auto if metric != Metric::L2 && has_simd_i8(Backend::active()) => {
+            Construction::Auto
+                if metric != Metric::L2
+                    && dims <= Self::MAX_I8_DIMS
+                    && has_simd_i8(Backend::active()) =>
+            {
                 Construction::I8
             }
             Construction::Auto => Construction::F32,
@@ -92,17 +115,39 @@ mod tests {
             Err(Error::InvalidArgument(_))
         ));
         for m in [Metric::Cosine, Metric::Dot, Metric::L2] {
-            assert_eq!(Construction::F32.resolve(m), Construction::F32);
-            assert_eq!(Construction::I8.resolve(m), Construction::I8);
+            assert_eq!(Construction::F32.resolve(m, 384), Construction::F32);
+            assert_eq!(Construction::I8.resolve(m, 384), Construction::I8);
         }
-        assert_eq!(Construction::Auto.resolve(Metric::L2), Construction::F32);
+        assert_eq!(
+            Construction::Auto.resolve(Metric::L2, 384),
+            Construction::F32
+        );
         let simd = has_simd_i8(Backend::active());
         let want = if simd {
             Construction::I8
         } else {
             Construction::F32
         };
-        assert_eq!(Construction::Auto.resolve(Metric::Cosine), want);
+        assert_eq!(Construction::Auto.resolve(Metric::Cosine, 384), want);
         assert!(!has_simd_i8(Backend::scalar()));
+        let big = Construction::MAX_I8_DIMS + 1;
+        assert_eq!(
+            Construction::Auto.resolve(Metric::Cosine, big),
+            Construction::F32
+        );
+        assert_eq!(
+            Construction::Auto.for_build(Metric::Cosine, big).unwrap(),
+            Construction::F32
+        );
+        assert!(matches!(
+            Construction::I8.for_build(Metric::Dot, big),
+            Err(Error::InvalidArgument(_))
+        ));
+        assert_eq!(
+            Construction::I8
+                .for_build(Metric::Dot, Construction::MAX_I8_DIMS)
+                .unwrap(),
+            Construction::I8
+        );
     }
 }

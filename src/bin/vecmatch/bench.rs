@@ -294,7 +294,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
         json!({"event": "meta", "library": "vecmatch", "version": env!("CARGO_PKG_VERSION"), "variant": a.dtype.name(), "rescore": rescore, "f32_rows": storage.1,
                "kind": if hnsw.is_some() { "hnsw" } else { "flat" },
                "params": {"M": a.m, "ef_construction": a.ef_construction, "builder": a.builder.name(),
-                          "construction": if a.builder == Builder::Native { a.construction.resolve(a.metric) } else { Construction::F32 }.name(),
+                          "construction": if a.builder == Builder::Native { a.construction.resolve(a.metric, base.dims) } else { Construction::F32 }.name(),
                           "metric": if a.metric == Metric::Dot { "ip" } else { a.metric.name() }},
                "hardware_acceleration": vecmatch::hardware_acceleration(),
                "backend": vecmatch::hardware_acceleration(), "cpu": cpu_model()}),

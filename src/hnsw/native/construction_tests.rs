@@ -141,7 +141,7 @@ fn meta_records_the_construction_used() {
         (Construction::I8, "i8"),
         (
             Construction::Auto,
-            Construction::Auto.resolve(Metric::Dot).name(),
+            Construction::Auto.resolve(Metric::Dot, d).name(),
         ),
     ] {
         let mut b = crate::GalleryBuilder::new(d, Metric::Dot).unwrap();

@@ -69,7 +69,7 @@ impl GraphBuilder for NativeBuilder {
             ));
         }
         let links = Links::new(p.m, draw_levels(n, p.m, p.seed));
-        Ok(match p.construction.resolve(metric) {
+        Ok(match p.construction.for_build(metric, dims)? {
             Construction::I8 => build_on(I8Codes::new(vectors, dims, metric), links, p, progress),
             _ => build_on(
                 F32Rows {
@@ -194,7 +194,7 @@ pub(crate) fn extend(
     }
     let links = Links::new(m, levels);
     let p = HnswParams { m, ..*p };
-    Ok(match p.construction.resolve(metric) {
+    Ok(match p.construction.for_build(metric, dims)? {
         Construction::I8 => {
             let src = I8Codes::new(vectors, dims, metric);
             extend_on(src, view, links, &p, progress)
