@@ -9,19 +9,21 @@ use crate::types::Metric;
 ///
 /// `Auto` (the default) is `I8` where that was measured to build faster at the same
 /// graph quality: a SIMD integer kernel (backends `avx2+fma`, `avx512`, `avx512+vnni`)
-/// and the cosine or dot metric; `F32` elsewhere (the scalar and NEON backends have no
-/// SIMD `i8` kernel; L2 was measured equal on unit vectors only, so it opts in).
-/// Measured on 50,000 × 384 MiniLM rows, 2 threads, M=16, ef_construction=200
+/// and at least [`Construction::AUTO_I8_MIN_DIMS`] (64) dimensions; `F32` elsewhere (the
+/// scalar and NEON backends have no SIMD `i8` kernel; at 16 dims codes were no faster).
+/// Measured on 50,000 MiniLM rows, 2 threads, M=16, ef_construction=200
 /// (`examples/build_construction.rs`, interleaved builds on a shared machine, min times):
-/// `I8` builds 1.9–2.2× as fast on `avx512+vnni` (2.0–2.2× in CPU time), 2.1× on
-/// `avx512` and 1.9× on `avx2+fma`; recall@10 at ef 64, mean over 2–3 seeds, is
-/// 0.0015–0.0025 below the f32-built graph's (0.986 against 0.988), at ef 16 and 32 equal.
+/// at 384 dims `I8` builds 1.9–2.2× as fast on `avx512+vnni` (2.0–2.2× in CPU time), 2.1×
+/// on `avx512` and 1.9× on `avx2+fma`, recall@10 at ef 64 (mean over 2–3 seeds)
+/// 0.0015–0.0025 below the f32-built graph's (0.986 against 0.988), at ef 16 and 32 equal;
+/// L2 the same on those rows and on rows scaled by 0.5–2× (1.8×, ef 64 −0.0017, ef 16
+/// +0.0035); the first 64 dims 1.15×, the first 16 0.97×, recall equal.
 /// [`crate::Builder::HnswRs`] always builds on f32 rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum Construction {
-    /// `I8` for cosine and dot on the `avx2+fma`, `avx512` and `avx512+vnni` backends,
-    /// else `F32`.
+    /// `I8` on the `avx2+fma`, `avx512` and `avx512+vnni` backends for 64 to
+    /// [`Construction::MAX_I8_DIMS`] dimensions, else `F32`.
     #[default]
     Auto,
     /// The f32 rows with the f32 kernels search uses.
@@ -39,6 +41,10 @@ impl Construction {
     /// in `-127..=127` must fit an `i32`. A build asking for `I8` with more fails with
     /// [`Error::InvalidArgument`].
     pub const MAX_I8_DIMS: usize = (i32::MAX / (127 * 127)) as usize;
+
+    /// The fewest dimensions `Auto` builds on `i8` codes with: below, f32 rows are small
+    /// and codes were measured no faster.
+    pub const AUTO_I8_MIN_DIMS: usize = 64;
 
     /// What a build of `dims`-dimensional rows under `metric` uses: [`Construction::resolve`],
     /// and an error for `I8` above [`Construction::MAX_I8_DIMS`].
@@ -76,13 +82,13 @@ impl Construction {
         }
     }
 
-    /// `F32` or `I8`: what `Auto` means for `metric` and `dims` on this process's backend
-    /// (`F32` above [`Construction::MAX_I8_DIMS`]).
+    /// `F32` or `I8`: what `Auto` means for `dims`-dimensional rows under `metric` on this
+    /// process's backend (today the same for every metric).
     pub fn resolve(self, metric: Metric, dims: usize) -> Construction {
+        let _ = metric;
         match self {
             Construction::Auto
-                if metric != Metric::L2
-                    && dims <= Self::MAX_I8_DIMS
+                if (Self::AUTO_I8_MIN_DIMS..=Self::MAX_I8_DIMS).contains(&dims)
                     && has_simd_i8(Backend::active()) =>
             {
                 Construction::I8
@@ -118,17 +124,17 @@ mod tests {
             assert_eq!(Construction::F32.resolve(m, 384), Construction::F32);
             assert_eq!(Construction::I8.resolve(m, 384), Construction::I8);
         }
-        assert_eq!(
-            Construction::Auto.resolve(Metric::L2, 384),
-            Construction::F32
-        );
         let simd = has_simd_i8(Backend::active());
         let want = if simd {
             Construction::I8
         } else {
             Construction::F32
         };
-        assert_eq!(Construction::Auto.resolve(Metric::Cosine, 384), want);
+        for m in [Metric::Cosine, Metric::Dot, Metric::L2] {
+            assert_eq!(Construction::Auto.resolve(m, 384), want);
+            assert_eq!(Construction::Auto.resolve(m, 64), want);
+            assert_eq!(Construction::Auto.resolve(m, 63), Construction::F32);
+        }
         assert!(!has_simd_i8(Backend::scalar()));
         let big = Construction::MAX_I8_DIMS + 1;
         assert_eq!(

@@ -59,7 +59,7 @@ pub struct Args {
     #[arg(long, default_value = "native", value_parser = parse_builder, requires = "hnsw")]
     builder: Builder,
     /// HNSW, native builder: distances while building, on f32 rows or i8 codes of them
-    /// (auto: i8 for cosine/dot on the avx2+fma, avx512 and avx512+vnni backends, else f32).
+    /// (auto: i8 from 64 dims on the avx2+fma, avx512 and avx512+vnni backends, else f32).
     #[arg(long, default_value = "auto", value_parser = parse_construction, requires = "hnsw")]
     construction: Construction,
     /// HNSW: seed of the level draws.
