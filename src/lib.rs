@@ -64,7 +64,7 @@ mod view;
 pub use collection::{Collection, CollectionOptions, CollectionStats, CommitReport, Durability};
 pub use error::{Error, Result};
 pub use gallery::{Gallery, GalleryBuilder, GalleryInfo, OpenOptions, SectionInfo};
-pub use hnsw::{GraphReport, HnswAlgorithm, HnswParams, Progress};
+pub use hnsw::{GraphReport, HnswAlgorithm, HnswConstruction, HnswParams, Progress};
 pub use metric::hardware_acceleration;
 pub use pool::thread_limit;
 pub use search::{Filter, KeyPredicate};

@@ -705,3 +705,42 @@ fn build_with_compact_storage() {
         assert!(!out.exists());
     }
 }
+
+#[test]
+fn hnsw_construction_flag_is_recorded_and_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = data("base.fvecs");
+    for mode in ["f32", "i8"] {
+        let g = dir.path().join(format!("{mode}.vmg"));
+        let o = run(&[
+            "build",
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            g.to_str().unwrap(),
+            "--hnsw",
+            "--m",
+            "8",
+            "--ef-construction",
+            "32",
+            "--construction",
+            mode,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(info_json(&g)["meta"]["hnsw"]["construction"], mode);
+    }
+    let g = dir.path().join("bad.vmg");
+    let o = run(&[
+        "build",
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        g.to_str().unwrap(),
+        "--hnsw",
+        "--construction",
+        "f16",
+    ]);
+    assert_clean_failure(&o, 2);
+    assert!(stderr(&o).contains("auto, f32 or i8"), "{}", stderr(&o));
+    assert!(!g.exists());
+}

@@ -27,7 +27,7 @@ mod i4;
 mod i8;
 mod quantize;
 
-use quantize::quantize_i8;
+pub(crate) use quantize::quantize_i8;
 
 /// One element type's stored rows. Every function takes the borrowed rows of a whole
 /// gallery ([`Codec::Rows`], `dims` components per row) and a row index; a row out of range

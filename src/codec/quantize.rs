@@ -6,7 +6,7 @@
 
 /// Quantises one finite row into `out` as `i8` codes (`-127..=127`); returns its scale
 /// (`0` for an all-zero row).
-pub(super) fn quantize_i8(row: &[f32], out: &mut [i8]) -> f32 {
+pub(crate) fn quantize_i8(row: &[f32], out: &mut [i8]) -> f32 {
     quantize(row, out, 127.0)
 }
 

@@ -337,6 +337,12 @@ impl GalleryBuilder {
                 "builder": builder, "m": p.m, "ef_construction": p.ef_construction, "seed": p.seed,
                 "max_level": report.max_level, "edges0": report.edges0, "repaired_nodes": report.repaired,
             });
+            // The distances the graph was built with: f32 or i8 (hnsw_rs: always f32 rows).
+            let construction = match builder {
+                "native" => p.construction.resolve(self.metric, self.dims),
+                _ => crate::hnsw::HnswConstruction::F32,
+            };
+            m["hnsw"]["construction"] = construction.name().into();
         }
         m.to_string()
     }

@@ -5,6 +5,7 @@
 #[cfg(feature = "hnsw-rs")]
 mod adapter;
 mod check;
+mod construction;
 pub(crate) mod graph;
 mod native;
 pub(crate) mod search;
@@ -17,6 +18,7 @@ use crate::types::Metric;
 
 pub use check::GraphReport;
 pub(crate) use check::{check, check_strict, repair};
+pub use construction::HnswConstruction;
 use graph::FrozenGraph;
 
 /// Parameters of the HNSW graph build.
@@ -32,6 +34,9 @@ pub struct HnswParams {
     pub seed: u64,
     /// The construction algorithm. Default [`HnswAlgorithm::Native`] (see [`HnswAlgorithm`]).
     pub algorithm: HnswAlgorithm,
+    /// The distances the native builder computes: f32 rows or `i8` codes of them.
+    /// Default [`HnswConstruction::Auto`] (see [`HnswConstruction`]).
+    pub construction: HnswConstruction,
 }
 
 /// The algorithm that builds an HNSW graph. Both produce the same file format and are
@@ -88,6 +93,7 @@ impl Default for HnswParams {
             ef_construction: 200,
             seed: 0x5EED,
             algorithm: HnswAlgorithm::Native,
+            construction: HnswConstruction::Auto,
         }
     }
 }

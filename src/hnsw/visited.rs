@@ -23,6 +23,16 @@ impl Visited {
         }
     }
 
+    /// Hints the CPU to load the stamps of `rows` (a walk about to visit them).
+    #[inline]
+    pub(crate) fn prefetch(&self, rows: &[u32]) {
+        for &r in rows {
+            if let Some(v) = self.stamps.get(r as usize..r as usize + 1) {
+                crate::metric::prefetch_lines(v, 1);
+            }
+        }
+    }
+
     /// Marks `row` visited; returns whether it was new (`false` for a row beyond the `n`
     /// of [`Visited::begin`]).
     #[inline]

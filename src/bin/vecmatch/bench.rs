@@ -8,14 +8,15 @@ use std::time::Instant;
 
 use serde_json::json;
 use vecmatch::{
-    ElementType, Gallery, GalleryBuilder, Hit, HnswAlgorithm, HnswParams, Metric, SearchParams,
+    ElementType, Gallery, GalleryBuilder, Hit, HnswAlgorithm, HnswConstruction, HnswParams, Metric,
+    SearchParams,
 };
 
 use crate::input::{Matrix, read_ivecs, read_vectors};
 use crate::output::print;
 use crate::{
-    CliError, parse_element_type, parse_hnsw_algorithm, parse_metric, parse_pos, parse_threads,
-    progress,
+    CliError, parse_construction, parse_element_type, parse_hnsw_algorithm, parse_metric,
+    parse_pos, parse_threads, progress,
 };
 
 #[derive(clap::Args)]
@@ -66,6 +67,10 @@ pub struct Args {
     /// HNSW construction algorithm: native (default) or hnsw_rs (was --builder).
     #[arg(long, alias = "builder", default_value = "native", value_parser = parse_hnsw_algorithm)]
     hnsw_algorithm: HnswAlgorithm,
+    /// HNSW, native builder: distances while building, on f32 rows or i8 codes of them
+    /// (auto: i8 from 64 dims on the avx2+fma, avx512 and avx512+vnni backends, else f32).
+    #[arg(long, default_value = "auto", value_parser = parse_construction)]
+    construction: HnswConstruction,
     /// HNSW ef values to sweep.
     #[arg(long, default_value = "10,16,32,64,128,256,512", value_delimiter = ',', value_parser = parse_pos)]
     ef_search: Vec<usize>,
@@ -270,6 +275,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
         m: a.m,
         ef_construction: a.ef_construction,
         algorithm: a.hnsw_algorithm,
+        construction: a.construction,
         ..HnswParams::default()
     });
     if let Some(p) = &hnsw {
@@ -288,6 +294,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
         json!({"event": "meta", "library": "vecmatch", "version": env!("CARGO_PKG_VERSION"), "variant": a.dtype.name(), "rerank_factor": rerank_factor, "f32_rows": storage.1,
                "kind": if hnsw.is_some() { "hnsw" } else { "flat" },
                "params": {"M": a.m, "ef_construction": a.ef_construction, "hnsw_algorithm": a.hnsw_algorithm.name(),
+                          "construction": if a.hnsw_algorithm == HnswAlgorithm::Native { a.construction.resolve(a.metric, base.dims) } else { HnswConstruction::F32 }.name(),
                           "metric": if a.metric == Metric::Dot { "ip" } else { a.metric.name() }},
                "hardware_acceleration": vecmatch::hardware_acceleration(),
                "backend": vecmatch::hardware_acceleration(), "cpu": cpu_model()}),

@@ -2,11 +2,15 @@
 
 use std::path::PathBuf;
 
-use vecmatch::{ElementType, GalleryBuilder, HnswAlgorithm, HnswParams, Metric, Progress};
+use vecmatch::{
+    ElementType, GalleryBuilder, HnswAlgorithm, HnswConstruction, HnswParams, Metric, Progress,
+};
 
 use crate::input::{read_unique_keys, read_vectors};
 use crate::same_file::refuse_output_over_inputs;
-use crate::{CliError, parse_element_type, parse_hnsw_algorithm, parse_metric, progress};
+use crate::{
+    CliError, parse_construction, parse_element_type, parse_hnsw_algorithm, parse_metric, progress,
+};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -57,6 +61,10 @@ pub struct Args {
     /// hnsw_rs (was --builder).
     #[arg(long, alias = "builder", default_value = "native", value_parser = parse_hnsw_algorithm, requires = "hnsw")]
     hnsw_algorithm: HnswAlgorithm,
+    /// HNSW, native builder: distances while building, on f32 rows or i8 codes of them
+    /// (auto: i8 from 64 dims on the avx2+fma, avx512 and avx512+vnni backends, else f32).
+    #[arg(long, default_value = "auto", value_parser = parse_construction, requires = "hnsw")]
+    construction: HnswConstruction,
     /// HNSW: seed of the level draws.
     #[arg(long, default_value_t = HnswParams::default().seed, requires = "hnsw")]
     seed: u64,
@@ -144,6 +152,7 @@ pub fn run(a: Args) -> Result<(), CliError> {
             ef_construction: a.ef_construction,
             seed: a.seed,
             algorithm: a.hnsw_algorithm,
+            construction: a.construction,
         })
         .map_err(|e| CliError::usage(e.to_string()))?;
         let pb = progress::bar(n as u64, "graph");

@@ -68,6 +68,11 @@ fn parse_hnsw_algorithm(s: &str) -> Result<vecmatch::HnswAlgorithm, String> {
     vecmatch::HnswAlgorithm::from_name(s).map_err(|e| e.to_string())
 }
 
+/// Parses an HNSW construction name (`auto`, `f32` or `i8`).
+fn parse_construction(s: &str) -> Result<vecmatch::HnswConstruction, String> {
+    vecmatch::HnswConstruction::from_name(s).map_err(|e| e.to_string())
+}
+
 fn parse_element_type(s: &str) -> Result<vecmatch::ElementType, String> {
     s.parse().map_err(|e: vecmatch::Error| e.to_string())
 }

@@ -13,12 +13,11 @@ use std::cmp::Reverse;
 use std::sync::Mutex;
 
 use crate::hnsw::search::Cand;
-use crate::metric;
-use crate::types::Metric;
 
 use super::links::{Links, List};
 use super::scratch::Scratch;
 use super::select::{Pick, fill, select};
+use super::source::Source;
 
 /// The entry point and the highest level of the graph built so far.
 #[derive(Clone, Copy, Debug)]
@@ -27,29 +26,18 @@ pub(super) struct Entry {
     pub level: usize,
 }
 
-/// Everything an inserting thread shares with the others.
-pub(super) struct Graph<'a> {
-    pub vectors: &'a [f32],
-    pub dims: usize,
-    pub metric: Metric,
+/// Everything an inserting thread shares with the others; `S` gives the distances.
+pub(super) struct Graph<S> {
+    pub src: S,
     pub ef_construction: usize,
     pub links: Links,
     pub entry: Mutex<Option<Entry>>,
 }
 
-/// How many rows ahead of the distance being computed the beam prefetches (as in search).
-const PREFETCH_AHEAD: usize = 2;
-
-impl Graph<'_> {
-    #[inline]
-    fn row(&self, r: u32) -> &[f32] {
-        let r = r as usize;
-        &self.vectors[r * self.dims..(r + 1) * self.dims]
-    }
-
+impl<S: Source> Graph<S> {
     #[inline]
     fn dist(&self, a: u32, b: u32) -> f32 {
-        metric::distance(self.metric, self.row(a), self.row(b))
+        self.src.dist(a, b)
     }
 
     /// Inserts row `q` (its level was drawn up-front) into the graph.
@@ -71,9 +59,9 @@ impl Graph<'_> {
             drop(guard);
             None
         };
-        let qv = self.row(q);
+        let qv = self.src.query(q);
         let mut cur = Cand {
-            d: metric::distance(self.metric, qv, self.row(entry.row)),
+            d: self.src.dist_to(qv, entry.row),
             row: entry.row,
         };
         for l in (level + 1..=entry.level).rev() {
@@ -112,7 +100,10 @@ impl Graph<'_> {
             let mut chosen = std::mem::take(&mut s.chosen);
             chosen.clear();
             chosen.extend(s.picked.iter().map(|p| p.c));
-            for c in &chosen {
+            for (i, c) in chosen.iter().enumerate() {
+                if let (0, Some(next)) = (l, chosen.get(i + 1)) {
+                    self.links.prefetch0_dists(next.row);
+                }
                 self.link_back(c.row, q, c.d, l, s);
             }
             s.chosen = chosen;
@@ -123,12 +114,12 @@ impl Graph<'_> {
     }
 
     /// Moves from `cur` to ever closer neighbours on upper `level` until none is closer.
-    fn greedy(&self, qv: &[f32], mut cur: Cand, level: usize, s: &mut Scratch) -> Cand {
+    fn greedy(&self, qv: S::Query<'_>, mut cur: Cand, level: usize, s: &mut Scratch) -> Cand {
         loop {
             let mut moved = false;
             self.links.read(cur.row, level, &mut s.buf);
             for &x in &s.buf {
-                let d = metric::distance(self.metric, qv, self.row(x));
+                let d = self.src.dist_to(qv, x);
                 if d < cur.d {
                     cur = Cand { d, row: x };
                     moved = true;
@@ -144,7 +135,7 @@ impl Graph<'_> {
     /// the candidates found in `s.found`, ascending by distance.
     fn search_layer(&self, q: u32, start: Cand, level: usize, s: &mut Scratch) {
         let ef = self.ef_construction.max(1);
-        let qv = self.row(q);
+        let qv = self.src.query(q);
         s.begin(self.links.len());
         s.visited.insert(q as usize);
         s.visited.insert(start.row as usize);
@@ -159,6 +150,7 @@ impl Graph<'_> {
             }
             self.links.read_search(c.row, level, &mut s.buf);
             let buf = std::mem::take(&mut s.buf);
+            s.prefetch_visited(&buf);
             s.fresh.clear();
             for &x in &buf {
                 if s.visited.insert(x as usize) {
@@ -166,17 +158,21 @@ impl Graph<'_> {
                 }
             }
             s.buf = buf;
-            for &x in s.fresh.iter().take(PREFETCH_AHEAD) {
-                metric::prefetch(self.row(x));
+            for &x in s.fresh.iter().take(S::PREFETCH_AHEAD) {
+                self.src.prefetch(x);
             }
             for i in 0..s.fresh.len() {
-                if let Some(&y) = s.fresh.get(i + PREFETCH_AHEAD) {
-                    metric::prefetch(self.row(y));
+                if let Some(&y) = s.fresh.get(i + S::PREFETCH_AHEAD) {
+                    self.src.prefetch(y);
                 }
                 let x = s.fresh[i];
-                let d = metric::distance(self.metric, qv, self.row(x));
+                let d = self.src.dist_to(qv, x);
                 let worst = s.results.peek().map_or(f32::INFINITY, |w| w.d);
                 if s.results.len() < ef || d < worst {
+                    // A candidate is likely expanded soon: start loading its list now.
+                    if level == 0 {
+                        self.links.prefetch0(x);
+                    }
                     s.candidates.push(Reverse(Cand { d, row: x }));
                     s.results.push(Cand { d, row: x });
                     if s.results.len() > ef {

@@ -241,12 +241,25 @@ impl Links {
         }
     }
 
-    /// Hints the CPU to load `row`'s layer-0 list.
+    /// Hints the CPU to load `row`'s lock and layer-0 list.
     #[inline]
     pub fn prefetch0(&self, row: u32) {
         let r = row as usize;
+        if let Some(l) = self.locks.get(r..r + 1) {
+            crate::metric::prefetch_lines(l, 1);
+        }
         if let Some(s) = self.layer0.get(r * self.stride0..(r + 1) * self.stride0) {
             crate::metric::prefetch_lines(s, 2);
+        }
+    }
+
+    /// [`Links::prefetch0`] and the list's cached distances (a reverse link reads both).
+    #[inline]
+    pub fn prefetch0_dists(&self, row: u32) {
+        self.prefetch0(row);
+        let r = row as usize;
+        if let Some(d) = self.dist0.get(r * self.m0..(r + 1) * self.m0) {
+            crate::metric::prefetch_lines(d, usize::MAX);
         }
     }
 

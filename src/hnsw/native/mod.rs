@@ -8,7 +8,8 @@
 //! hnswlib's graph as the prefix of each list and fills the rest of its 2·M slots with
 //! the closest pruned candidates (`insert.rs`). Other differences: the lists live in flat arrays of atomics with one spin lock per node
 //! (`links.rs`; a thread holds one lock at a time), layer 0 already has the file's layout,
-//! distances are our SIMD kernels' (the raw distances search uses), the heuristic skips
+//! distances are our SIMD kernels' on the f32 rows (the raw distances search uses) or on
+//! `i8` codes of them made once per build (`source.rs`, [`HnswConstruction`]), the heuristic skips
 //! pair distances it has already checked (`select.rs`, same result), and the search for
 //! the next level down starts from the closest neighbour selected.
 //!
@@ -21,6 +22,7 @@ mod insert;
 mod links;
 mod scratch;
 mod select;
+mod source;
 
 use std::sync::Mutex;
 
@@ -30,10 +32,11 @@ use crate::error::{Error, Result};
 use crate::types::Metric;
 
 use super::graph::{FrozenGraph, GraphView};
-use super::{GraphBuilder, HnswParams, Progress};
+use super::{GraphBuilder, HnswConstruction, HnswParams, Progress};
 use insert::{Entry, Graph};
 use links::Links;
 use scratch::Pool;
+use source::{F32Rows, I8Codes, Source};
 
 /// The native builder.
 pub(crate) struct NativeBuilder;
@@ -65,22 +68,41 @@ impl GraphBuilder for NativeBuilder {
                 "a graph holds at most 2^32-1 rows".into(),
             ));
         }
-        let g = Graph {
-            vectors,
-            dims,
-            metric,
-            ef_construction: p.ef_construction,
-            links: Links::new(p.m, draw_levels(n, p.m, p.seed)),
-            entry: Mutex::new(None),
-        };
-        insert_rows(&g, 0..n, progress);
-        Ok(finish(g, p))
+        let links = Links::new(p.m, draw_levels(n, p.m, p.seed));
+        Ok(match p.construction.for_build(metric, dims)? {
+            HnswConstruction::I8 => {
+                build_on(I8Codes::new(vectors, dims, metric), links, p, progress)
+            }
+            _ => build_on(
+                F32Rows {
+                    vectors,
+                    dims,
+                    metric,
+                },
+                links,
+                p,
+                progress,
+            ),
+        })
     }
+}
+
+/// Inserts every row into the empty `links` with the distances of `src`; freezes.
+fn build_on<S: Source>(src: S, links: Links, p: &HnswParams, progress: &Progress) -> FrozenGraph {
+    let n = links.len();
+    let g = Graph {
+        src,
+        ef_construction: p.ef_construction,
+        links,
+        entry: Mutex::new(None),
+    };
+    insert_rows(&g, 0..n, progress);
+    finish(g, p)
 }
 
 /// Inserts `rows` in order with one thread, else in parallel chunks, reporting progress
 /// after each chunk.
-fn insert_rows(g: &Graph<'_>, rows: std::ops::Range<usize>, progress: &Progress) {
+fn insert_rows<S: Source>(g: &Graph<S>, rows: std::ops::Range<usize>, progress: &Progress) {
     let n = g.links.len();
     let pool = Pool::default();
     let serial = rayon::current_num_threads() <= 1;
@@ -116,7 +138,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// Freezes the built graph.
-fn finish(g: Graph<'_>, p: &HnswParams) -> FrozenGraph {
+fn finish<S>(g: Graph<S>, p: &HnswParams) -> FrozenGraph {
     let entry = match g.entry.into_inner() {
         Ok(e) => e,
         Err(p) => p.into_inner(),
@@ -168,7 +190,42 @@ pub(crate) fn extend(
             }
         }
     }
+    let ep = view.header.entry_point;
+    if old > 0 && ep as usize >= old {
+        return Err(Error::corrupt("GRAPH section: entry point out of range"));
+    }
     let links = Links::new(m, levels);
+    let p = HnswParams { m, ..*p };
+    Ok(match p.construction.for_build(metric, dims)? {
+        HnswConstruction::I8 => {
+            let src = I8Codes::new(vectors, dims, metric);
+            extend_on(src, view, links, &p, progress)
+        }
+        _ => extend_on(
+            F32Rows {
+                vectors,
+                dims,
+                metric,
+            },
+            view,
+            links,
+            &p,
+            progress,
+        ),
+    })
+}
+
+/// [`extend`] once checked: copies the old rows' lists of `view` into `links` (their
+/// layer-0 distances from `src`), inserts the new rows with `src`'s distances, freezes.
+fn extend_on<S: Source>(
+    src: S,
+    view: &GraphView<'_>,
+    links: Links,
+    p: &HnswParams,
+    progress: &Progress,
+) -> FrozenGraph {
+    let old = view.header.count as usize;
+    let n = links.len();
     let mut buf = Vec::new();
     for r in 0..old {
         buf.clear();
@@ -178,14 +235,10 @@ pub(crate) fn extend(
                 .copied()
                 .filter(|&x| (x as usize) < old),
         );
-        let rv = &vectors[r * dims..(r + 1) * dims];
-        links.list(r as u32, 0).set(
-            buf.iter().map(|&x| {
-                let x_row = &vectors[x as usize * dims..(x as usize + 1) * dims];
-                (x, crate::metric::distance(metric, rv, x_row))
-            }),
-            0,
-        );
+        let rq = src.query(r as u32);
+        links
+            .list(r as u32, 0)
+            .set(buf.iter().map(|&x| (x, src.dist_to(rq, x))), 0);
         for l in 1..=usize::from(links.levels[r]) {
             buf.clear();
             buf.extend(
@@ -200,23 +253,18 @@ pub(crate) fn extend(
         }
     }
     let ep = view.header.entry_point;
-    if old > 0 && ep as usize >= old {
-        return Err(Error::corrupt("GRAPH section: entry point out of range"));
-    }
     let entry = (old > 0).then(|| Entry {
         row: ep,
         level: usize::from(links.levels[ep as usize]),
     });
     let g = Graph {
-        vectors,
-        dims,
-        metric,
+        src,
         ef_construction: p.ef_construction,
         links,
         entry: Mutex::new(entry),
     };
     insert_rows(&g, old..n, progress);
-    Ok(finish(g, &HnswParams { m, ..*p }))
+    finish(g, p)
 }
 
 /// The level of every row: `⌊-ln(u) / ln(m)⌋` for `u` uniform in (0, 1], from a
@@ -238,6 +286,8 @@ fn draw_levels(n: usize, m: usize, seed: u64) -> Vec<u8> {
 }
 
 #[cfg(test)]
+mod construction_tests;
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::codec::Query;
@@ -246,7 +296,7 @@ mod tests {
     use crate::types::SearchParams;
     use crate::view::View;
 
-    fn fvecs(name: &str) -> (usize, Vec<f32>) {
+    pub(super) fn fvecs(name: &str) -> (usize, Vec<f32>) {
         let path = format!("{}/data/minilm-5k/{name}", env!("CARGO_MANIFEST_DIR"));
         let b = std::fs::read(path).unwrap();
         let d = u32::from_le_bytes(b[..4].try_into().unwrap()) as usize;
@@ -259,7 +309,7 @@ mod tests {
     }
 
     /// Recall@10 of the graph against exact search, over the shipped queries.
-    fn recall(bytes: &[u8], vectors: &[f32], d: usize, ef: usize) -> f64 {
+    pub(super) fn recall(bytes: &[u8], vectors: &[f32], d: usize, ef: usize) -> f64 {
         let n = vectors.len() / d;
         let keys: Vec<u64> = (0..n as u64).collect();
         let view = View {
