@@ -12,7 +12,7 @@
 use rayon::prelude::*;
 
 use crate::codec::quantize_i8;
-use crate::metric;
+use crate::metric::{self, Kernel, MetricSpec};
 use crate::types::Metric;
 
 /// A cache line, in bytes.
@@ -85,7 +85,7 @@ impl Source for F32Rows<'_> {
 }
 
 /// `i8` codes of the rows, made once per build: `dims` bytes per row, its scale, and for
-/// L2 the squared norm of the decoded row. Rows start on 64-byte boundaries (`stride` is
+/// a metric over squared L2 the squared norm of the decoded row. Rows start on 64-byte boundaries (`stride` is
 /// `dims` rounded up to a cache line, the first row at `start`), so a row spans the fewest
 /// cache lines: 6 at 384-d, not 7.
 pub(super) struct I8Codes {
@@ -93,9 +93,11 @@ pub(super) struct I8Codes {
     start: usize,
     stride: usize,
     scales: Vec<f32>,
-    /// L2 only (empty otherwise): `scale² · Σ code²` per row.
+    /// Squared-L2 kernel only (empty otherwise): `scale² · Σ code²` per row.
     norms: Vec<f32>,
     dims: usize,
+    /// The metric as data: its raw kernel decides the formula, its finish the distance.
+    spec: MetricSpec,
     l2: bool,
 }
 
@@ -123,7 +125,8 @@ impl I8Codes {
             .zip(scales.par_iter_mut())
             .zip(vectors.par_chunks_exact(d))
             .for_each(|((c, s), v)| *s = quantize_i8(v, &mut c[..d]));
-        let l2 = metric == Metric::L2;
+        let spec = MetricSpec::of(metric);
+        let l2 = spec.kernel == Kernel::L2Sq;
         let norms = if l2 {
             codes[start..start + n * stride]
                 .par_chunks(stride)
@@ -140,6 +143,7 @@ impl I8Codes {
             scales,
             norms,
             dims: d,
+            spec,
             l2,
         }
     }
@@ -169,13 +173,15 @@ impl Source for I8Codes {
     fn dist_to(&self, q: I8Query<'_>, b: u32) -> f32 {
         let ab = metric::dot_i8i8(q.codes, self.codes(b)) as f32;
         let s = q.scale * self.scales[b as usize];
-        if self.l2 {
-            // Rounding can take a tiny true distance a hair below 0; distances compare
-            // only with each other, so it is kept as is.
+        // The raw kernel value on the decoded rows, finished by the metric's spec. For
+        // squared L2, rounding can take a tiny true distance a hair below 0; distances
+        // compare only with each other, so it is kept as is.
+        let raw = if self.l2 {
             q.norm + self.norms[b as usize] - 2.0 * s * ab
         } else {
-            1.0 - s * ab
-        }
+            s * ab
+        };
+        self.spec.finish(raw)
     }
 
     #[inline]
