@@ -9,7 +9,7 @@ use crate::metric;
 use crate::types::{ElementType, Metric};
 
 use super::quantize::{first_bad_scale, quantize};
-use super::{Codec, CodedQuery, Encoded, cross_coded_pairs};
+use super::{Codec, CodedQuery, Encoded, cross_coded_pairs, finish_dots};
 
 /// The `i4` codec.
 pub(crate) struct I4;
@@ -166,15 +166,7 @@ impl Codec for I4 {
         };
         dots.resize(qs.len() * nr, 0);
         metric::cross_i4(qcodes, block, stride, dots);
-        for ((q, o), d) in qs
-            .iter()
-            .zip(out.chunks_exact_mut(nr))
-            .zip(dots.chunks_exact(nr))
-        {
-            for ((o, s), dot) in o.iter_mut().zip(sc).zip(d) {
-                *o = q.finish(*s, *dot);
-            }
-        }
+        finish_dots(qs, sc, dots, nr, out);
     }
 }
 

@@ -7,7 +7,7 @@ use crate::metric;
 use crate::types::Metric;
 
 use super::quantize::{first_bad_scale, quantize_i8};
-use super::{Codec, CodedQuery, Encoded, cross_coded_pairs};
+use super::{Codec, CodedQuery, Encoded, cross_coded_pairs, finish_dots};
 
 /// The `i8` codec.
 pub(crate) struct I8;
@@ -143,15 +143,7 @@ impl Codec for I8 {
         };
         dots.resize(qs.len() * nr, 0);
         metric::cross_i8(qcodes, block, dims, dots);
-        for ((q, o), d) in qs
-            .iter()
-            .zip(out.chunks_exact_mut(nr))
-            .zip(dots.chunks_exact(nr))
-        {
-            for ((o, s), dot) in o.iter_mut().zip(sc).zip(d) {
-                *o = q.finish(*s, *dot);
-            }
-        }
+        finish_dots(qs, sc, dots, nr, out);
     }
 }
 

@@ -122,6 +122,20 @@ pub(crate) trait Codec {
     }
 }
 
+/// The distances of an integer batch tile: `out[j * nr + i]` from the dot product
+/// `dots[j * nr + i]` of coded query `j` with row `i` (of scale `scales[i]`).
+fn finish_dots(qs: &[CodedQuery], scales: &[f32], dots: &[i32], nr: usize, out: &mut [f32]) {
+    for ((q, o), d) in qs
+        .iter()
+        .zip(out.chunks_exact_mut(nr))
+        .zip(dots.chunks_exact(nr))
+    {
+        for ((o, s), dot) in o.iter_mut().zip(scales).zip(d) {
+            *o = q.finish(*s, *dot);
+        }
+    }
+}
+
 /// [`Codec::cross_coded`] pair by pair.
 fn cross_coded_pairs<C: Codec + ?Sized>(
     rows: C::Rows<'_>,
