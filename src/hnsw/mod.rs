@@ -4,6 +4,7 @@
 
 #[cfg(feature = "hnsw-rs")]
 mod adapter;
+mod candidates;
 mod check;
 mod construction;
 pub(crate) mod graph;

@@ -1,10 +1,10 @@
 //! Our HNSW search over the frozen graph, in place over the gallery bytes: greedy descent
 //! through the upper levels, then a beam of width `ef` on layer 0, with a reusable
-//! per-thread scratch (epoch-stamped visited array, candidate and result heaps) and
+//! per-thread scratch (visited bitset, the beam as one sorted list) and
 //! software prefetch of the next neighbours' rows and of the next node's adjacency.
 
 use std::cell::RefCell;
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use crate::codec::{Query, Rows};
@@ -12,6 +12,7 @@ use crate::filter::RowSet;
 use crate::types::SearchParams;
 use crate::view::View;
 
+use super::candidates::Candidates;
 use super::graph::GraphView;
 use super::visited::Visited;
 
@@ -43,23 +44,12 @@ impl Ord for Cand {
 #[derive(Default)]
 struct Scratch {
     visited: Visited,
-    candidates: BinaryHeap<Reverse<Cand>>,
-    /// The best `ef` admitted rows seen.
-    results: BinaryHeap<Cand>,
-    /// With a filter: the best `width` rows seen, admitted or not, which bound the beam.
-    frontier: BinaryHeap<Cand>,
+    /// The beam: the best `width` rows seen, admitted or not.
+    beam: Candidates,
+    /// With a filter: the best `ef` admitted rows seen.
+    admitted: BinaryHeap<Cand>,
     /// Unvisited neighbours of the node being expanded.
     fresh: Vec<u32>,
-}
-
-impl Scratch {
-    /// Starts a search over `n` rows: a new epoch makes every row unvisited in O(1).
-    fn begin(&mut self, n: usize) {
-        self.visited.begin(n);
-        self.candidates.clear();
-        self.results.clear();
-        self.frontier.clear();
-    }
 }
 
 /// How many rows ahead of the distance being computed the beam prefetches. A row of 384
@@ -151,12 +141,13 @@ fn walk(
 
 /// Layer-0 beam search from `start`.
 ///
-/// Without a filter this is the classic HNSW beam: the `ef` best rows bound the search.
-/// With a filter admitting a fraction `f` of the rows, filtered rows are traversed but
-/// never returned, and the beam is bounded by the best `ef / f` rows of any kind (the
-/// `frontier`) while the `ef` best admitted rows are collected: the walk then explores
-/// about as far as an unfiltered search that would find `ef` admitted rows, instead of
-/// expanding every neighbour until `ef` admitted rows turn up.
+/// Without a filter this is the classic HNSW beam: the `ef` best rows bound the search
+/// (kept in one sorted [`Candidates`] list rather than two heaps). With a filter admitting
+/// a fraction `f` of the rows, filtered rows are traversed but never returned, and the
+/// beam holds the best `ef / f` rows of any kind while the `ef` best admitted rows are
+/// collected beside it: the walk then explores about as far as an unfiltered search that
+/// would find `ef` admitted rows, instead of expanding every neighbour until `ef` admitted
+/// rows turn up.
 #[allow(clippy::too_many_arguments)]
 fn beam(
     view: &View<'_>,
@@ -176,50 +167,36 @@ fn beam(
     } else {
         ef
     };
-    s.begin(n);
+    let ahead = match view.rows {
+        Rows::F32(_) => PREFETCH_AHEAD,
+        _ => PREFETCH_AHEAD_COMPACT,
+    };
+    s.visited.begin(n);
+    s.beam.reset(width);
+    s.admitted.clear();
     s.visited.insert(start as usize);
-    s.candidates.push(Reverse(Cand {
+    let first = Cand {
         d: start_d,
         row: start,
-    }));
-    if filtered {
-        s.frontier.push(Cand {
-            d: start_d,
-            row: start,
-        });
+    };
+    s.beam.insert(first);
+    if filtered && set.admits(start as usize) {
+        s.admitted.push(first);
     }
-    if set.admits(start as usize) {
-        s.results.push(Cand {
-            d: start_d,
-            row: start,
-        });
-    }
-    while let Some(Reverse(c)) = s.candidates.pop() {
-        let bound = if filtered { &s.frontier } else { &s.results };
-        if bound.len() >= width && bound.peek().is_some_and(|w| c.d > w.d) {
-            break;
-        }
-        if filtered && s.results.len() >= ef && s.results.peek().is_some_and(|w| c.d > w.d) {
+    while let Some(c) = s.beam.next() {
+        if filtered && s.admitted.len() >= ef && s.admitted.peek().is_some_and(|w| c.d > w.d) {
             break;
         }
         // The node expanded next is most likely the best candidate left: start loading its
         // adjacency row now.
-        if let Some(Reverse(next)) = s.candidates.peek() {
+        if let Some(next) = s.beam.peek() {
             g.prefetch0(next.row as usize);
         }
         // Unvisited neighbours first (ids out of range are skipped: the graph may be
         // corrupt), then their distances, each row prefetched a few rows early.
         let mut fresh = std::mem::take(&mut s.fresh);
-        fresh.clear();
-        for &x in g.neighbors0(c.row as usize) {
-            if (x as usize) < n && s.visited.insert(x as usize) {
-                fresh.push(x);
-            }
-        }
-        let ahead = match view.rows {
-            Rows::F32(_) => PREFETCH_AHEAD,
-            _ => PREFETCH_AHEAD_COMPACT,
-        };
+        s.visited
+            .insert_new(g.neighbors0(c.row as usize), &mut fresh);
         for &x in fresh.iter().take(ahead) {
             view.prefetch(x as usize);
         }
@@ -228,29 +205,22 @@ fn beam(
                 view.prefetch(y as usize);
             }
             let d = dist(x);
-            let bound = if filtered {
-                &mut s.frontier
-            } else {
-                &mut s.results
-            };
-            let worst = bound.peek().map_or(f32::INFINITY, |w| w.d);
-            if bound.len() < width || d < worst {
-                s.candidates.push(Reverse(Cand { d, row: x }));
-                if filtered {
-                    s.frontier.push(Cand { d, row: x });
-                    if s.frontier.len() > width {
-                        s.frontier.pop();
-                    }
-                }
-                if set.admits(x as usize) {
-                    s.results.push(Cand { d, row: x });
-                    if s.results.len() > ef {
-                        s.results.pop();
+            if s.beam.admits(d) {
+                let c = Cand { d, row: x };
+                s.beam.insert(c);
+                if filtered && set.admits(x as usize) {
+                    s.admitted.push(c);
+                    if s.admitted.len() > ef {
+                        s.admitted.pop();
                     }
                 }
             }
         }
         s.fresh = fresh;
     }
-    s.results.drain().collect()
+    if filtered {
+        s.admitted.drain().collect()
+    } else {
+        s.beam.iter().collect()
+    }
 }

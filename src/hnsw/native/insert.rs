@@ -9,7 +9,6 @@
 //! whole lists. A reverse link into a full list re-runs the heuristic over the prefix
 //! and the new node only, with the owner's distances cached per slot (`links.rs`).
 
-use std::cmp::Reverse;
 use std::sync::Mutex;
 
 use crate::hnsw::search::Cand;
@@ -136,28 +135,17 @@ impl<S: Source> Graph<S> {
     fn search_layer(&self, q: u32, start: Cand, level: usize, s: &mut Scratch) {
         let ef = self.ef_construction.max(1);
         let qv = self.src.query(q);
-        s.begin(self.links.len());
+        s.begin(self.links.len(), ef);
         s.visited.insert(q as usize);
         s.visited.insert(start.row as usize);
-        s.candidates.push(Reverse(start));
-        s.results.push(start);
-        while let Some(Reverse(c)) = s.candidates.pop() {
-            if s.results.len() >= ef && s.results.peek().is_some_and(|w| c.d > w.d) {
-                break;
-            }
-            if let (0, Some(Reverse(next))) = (level, s.candidates.peek()) {
+        s.beam.insert(start);
+        while let Some(c) = s.beam.next() {
+            if let (0, Some(next)) = (level, s.beam.peek()) {
                 self.links.prefetch0(next.row);
             }
             self.links.read_search(c.row, level, &mut s.buf);
-            let buf = std::mem::take(&mut s.buf);
-            s.prefetch_visited(&buf);
-            s.fresh.clear();
-            for &x in &buf {
-                if s.visited.insert(x as usize) {
-                    s.fresh.push(x);
-                }
-            }
-            s.buf = buf;
+            s.prefetch_visited(&s.buf);
+            s.visited.insert_new(&s.buf, &mut s.fresh);
             for &x in s.fresh.iter().take(S::PREFETCH_AHEAD) {
                 self.src.prefetch(x);
             }
@@ -167,23 +155,17 @@ impl<S: Source> Graph<S> {
                 }
                 let x = s.fresh[i];
                 let d = self.src.dist_to(qv, x);
-                let worst = s.results.peek().map_or(f32::INFINITY, |w| w.d);
-                if s.results.len() < ef || d < worst {
+                if s.beam.admits(d) {
                     // A candidate is likely expanded soon: start loading its list now.
                     if level == 0 {
                         self.links.prefetch0(x);
                     }
-                    s.candidates.push(Reverse(Cand { d, row: x }));
-                    s.results.push(Cand { d, row: x });
-                    if s.results.len() > ef {
-                        s.results.pop();
-                    }
+                    s.beam.insert(Cand { d, row: x });
                 }
             }
         }
         s.found.clear();
-        s.found.extend(s.results.drain());
-        s.found.sort_unstable();
+        s.found.extend(s.beam.iter());
     }
 
     /// A full layer-0 list: the heuristic runs over its closed prefix (the picks of an

@@ -1,10 +1,9 @@
 //! Per-thread working memory of an insertion, reused from one insertion to the next and
 //! pooled so a build allocates one per worker thread, not one per rayon task.
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::sync::Mutex;
 
+use crate::hnsw::candidates::Candidates;
 use crate::hnsw::search::Cand;
 use crate::hnsw::visited::Visited;
 
@@ -14,8 +13,8 @@ use super::select::Pick;
 #[derive(Default)]
 pub(super) struct Scratch {
     pub visited: Visited,
-    pub candidates: BinaryHeap<Reverse<Cand>>,
-    pub results: BinaryHeap<Cand>,
+    /// The beam: the best `ef_construction` rows seen, sorted.
+    pub beam: Candidates,
     /// A copy of the list being read.
     pub buf: Vec<u32>,
     /// Unvisited neighbours of the node being expanded.
@@ -30,14 +29,13 @@ pub(super) struct Scratch {
 }
 
 impl Scratch {
-    /// Starts a search over `n` rows: a new epoch makes every row unvisited in O(1).
-    pub fn begin(&mut self, n: usize) {
+    /// Starts a beam of width `ef` over `n` rows.
+    pub fn begin(&mut self, n: usize, ef: usize) {
         self.visited.begin(n);
-        self.candidates.clear();
-        self.results.clear();
+        self.beam.reset(ef);
     }
 
-    /// Hints the CPU to load the visited stamps of `rows` (before visiting them, which
+    /// Hints the CPU to load the visited bits of `rows` (before visiting them, which
     /// would otherwise wait on each in turn).
     #[inline]
     pub fn prefetch_visited(&self, rows: &[u32]) {
