@@ -52,13 +52,13 @@ struct Scratch {
     fresh: Vec<u32>,
 }
 
-/// How many rows ahead of the distance being computed the beam prefetches. A row of 384
-/// f32 is 24 cache lines that mostly come from DRAM (a 20k × 384 gallery is as large as
-/// the L3 cache it shares with every other process), so each whole row is requested two
-/// distances before it is needed: on the 20k dev set this is ~15% faster at ef 64 than
-/// prefetching the first two lines of every neighbour at once and leaving the rest to the
-/// hardware prefetcher (one ahead and three ahead measured within noise of two).
-const PREFETCH_AHEAD: usize = 2;
+/// How many rows ahead of the distance being computed the beam prefetches f32 rows (into
+/// L2, see `metric::prefetch`). A row of 384 f32 is 24 cache lines that mostly come from
+/// DRAM (a 50k × 384 gallery is 77 MB, larger than the L3 it shares with every other
+/// process). On dev50k (AMD EPYC Zen 4, 1 thread) six ahead into L2 ran 1.55-1.7× faster
+/// than two ahead into L1, the best L1 setting (one and three ahead were slower); four and
+/// eight ahead into L2 were within a few % of six.
+const PREFETCH_AHEAD: usize = 6;
 
 /// [`PREFETCH_AHEAD`] for compact rows (f16: 12 lines, i8: 6, i4: 3 at 384 dims), which
 /// cost fewer outstanding misses each: on the 20k dev set, i8 walks with re-ranking ran

@@ -36,11 +36,37 @@ pub fn hardware_acceleration() -> &'static str {
     Backend::active().name()
 }
 
-/// Hints the CPU to start loading all of `row` into cache (graph search calls it for the
-/// next neighbours while computing the current distance). A no-op off x86-64.
+/// Hints the CPU to start loading all of the f32 row `row` into the L2 cache (graph search,
+/// re-ranking and the builder call it for the rows whose distances come next). A no-op
+/// off x86-64.
+///
+/// Why L2 (`prefetcht1`) and not L1 (`prefetcht0`): a 384-d f32 row is 24 cache lines,
+/// and a whole row or two requested into L1 fill the core's L1 miss buffers, which stalls
+/// the prefetches themselves and the kernel's own loads. Into L2 the requests queue in
+/// the far larger L2 miss buffers, so rows can be requested further ahead and more of
+/// them are in flight at once; the kernel's loads then hit L2. On dev50k (AMD EPYC Zen 4,
+/// 1 thread, rows 77 MB > the 32 MiB L3) graph search went 1.55-1.7× faster with rows
+/// prefetched into L2 six distances ahead than into L1 two ahead (the best L1 setting).
 #[inline(always)]
 pub fn prefetch(row: &[f32]) {
-    prefetch_lines(row, usize::MAX)
+    prefetch_lines_l2(row, usize::MAX)
+}
+
+/// As [`prefetch_lines`], into the L2 cache (`prefetcht1`; see [`prefetch`] for why).
+#[inline(always)]
+pub fn prefetch_lines_l2<T>(data: &[T], lines: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
+        let base = data.as_ptr().cast::<i8>();
+        for off in (0..std::mem::size_of_val(data)).step_by(64).take(lines) {
+            // As in `prefetch_lines`: an in-bounds pointer, and prefetch never faults.
+            // SAFETY: in-bounds pointer into a live slice (above).
+            unsafe { _mm_prefetch::<_MM_HINT_T1>(base.add(off)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (data, lines);
 }
 
 /// Hints the CPU to start loading the first `lines` 64-byte cache lines of the memory of
