@@ -60,11 +60,12 @@ struct Scratch {
 /// eight ahead into L2 were within a few % of six.
 const PREFETCH_AHEAD: usize = 6;
 
-/// [`PREFETCH_AHEAD`] for compact rows (f16: 12 lines, i8: 6, i4: 3 at 384 dims), which
-/// cost fewer outstanding misses each: on the 20k dev set, i8 walks with re-ranking ran
-/// ~25% faster at ef 32 and 64 prefetching four rows ahead than two (alternating runs on
-/// a busy machine, CPU-time QPS; three ahead in between).
-const PREFETCH_AHEAD_COMPACT: usize = 4;
+/// [`PREFETCH_AHEAD`] for compact rows (f16: 12 lines, i8: 6, i4: 3 at 384 dims),
+/// requested into L1 (their lines fit the miss buffers, and into L2 they measured no
+/// faster). On dev50k (EPYC Zen 4, 1 thread, from the mmap) i8 and i4 walks with
+/// re-ranking ran 3-5% faster eight rows ahead than four, and four ahead ~25% faster
+/// than two; twelve ahead was slower again.
+const PREFETCH_AHEAD_COMPACT: usize = 8;
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
