@@ -114,7 +114,11 @@ impl Codec for I4 {
 
     #[inline(always)]
     fn prefetch(rows: I4Rows<'_>, _dims: usize, row: usize) {
-        metric::prefetch_lines(rows.codes(row), usize::MAX)
+        metric::prefetch_lines(rows.codes(row), usize::MAX);
+        // The scale lives in the QUANT section, another cache line: a second miss per row
+        // out of cache unless it is requested too (on 300k synthetic rows, loading it was
+        // ~9% of an i4 walk's time before).
+        metric::prefetch_lines(rows.scales.get(row..row + 1).unwrap_or(&[]), 1);
     }
 
     fn decode_into(rows: I4Rows<'_>, dims: usize, start: usize, out: &mut [f32]) {

@@ -89,7 +89,10 @@ impl Codec for I8 {
 
     #[inline(always)]
     fn prefetch(rows: I8Rows<'_>, dims: usize, row: usize) {
-        metric::prefetch_lines(rows.row(dims, row).0, usize::MAX)
+        metric::prefetch_lines(rows.row(dims, row).0, usize::MAX);
+        // The scale lives in the QUANT section, another cache line: a second miss per row
+        // out of cache unless it is requested too.
+        metric::prefetch_lines(rows.scales.get(row..row + 1).unwrap_or(&[]), 1);
     }
 
     fn decode_into(rows: I8Rows<'_>, dims: usize, start: usize, out: &mut [f32]) {
