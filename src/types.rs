@@ -240,7 +240,8 @@ pub struct SearchParams<'a> {
     pub threads: Option<usize>,
     /// Re-rank factor for galleries that keep `f32` rows beside compact ones (see
     /// [`ElementType`]): exact search re-ranks the best `k × rerank_factor` rows found on
-    /// the compact rows, graph search all `ef` rows of its beam, with exact `f32` distances;
+    /// the compact rows, graph search the best `k × rerank_factor` of the `ef` rows of its
+    /// beam (all of them when `ef` is smaller), with exact `f32` distances;
     /// the returned distances are then exact. `0` turns re-ranking off (distances are then
     /// those of the compact rows). Ignored for `f32` galleries and galleries without
     /// `f32` rows. With `max_distance`, exact search scans the `f32` rows directly.

@@ -31,8 +31,12 @@ fn hits(view: &View<'_>, found: Vec<Cand>, params: &SearchParams<'_>) -> Vec<Hit
 
 /// Approximate top-k of the prepared query `q` (normalised for cosine) over the rows of
 /// `set`. With a re-ranked search over compact rows the walk compares codes with codes
-/// (the beam only has to find the candidates) and every one of the `ef` rows it returns
-/// is re-ranked.
+/// (the beam only has to find the candidates) and the best `k × rerank_factor` of the
+/// `ef` rows it returns (by code distance; all of them when `ef` is smaller) are
+/// re-ranked. Re-ranking all `ef` rows read `ef` f32 rows (24 cache lines each at 384-d)
+/// per query for no recall: on dev50k (i8 and i4, ef 16-256) and on 300k synthetic rows
+/// (i4) recall@10 was the same to four digits with 40 re-ranked, and ef 64-256 ran
+/// 10-35% faster (EPYC Zen 4, 1 thread).
 pub(crate) fn one(
     view: &View<'_>,
     g: &GraphView<'_>,
@@ -47,7 +51,12 @@ pub(crate) fn one(
     let query = coded.as_ref().map_or(Query::F32(q), Query::Coded);
     let found = search(view, g, query, set, params);
     match exact {
-        Some(exact) => rerank::rerank(&exact, q, found.iter().map(|c| c.row as usize), params),
+        Some(exact) => {
+            let mut found = found;
+            found.sort_unstable();
+            found.truncate(rerank::candidates(params));
+            rerank::rerank(&exact, q, found.iter().map(|c| c.row as usize), params)
+        }
         None => hits(view, found, params),
     }
 }

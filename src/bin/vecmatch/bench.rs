@@ -53,7 +53,7 @@ pub struct Args {
     #[arg(long, default_value = "f32", value_parser = parse_element_type)]
     dtype: ElementType,
     /// With a compact --dtype: keep the f32 rows and re-rank the best k × this many
-    /// candidates of an exact scan (all ef of a graph beam) exactly; 0 = no f32 rows,
+    /// candidates of an exact scan or of a graph beam's ef rows exactly; 0 = no f32 rows,
     /// compact distances only. Default: 4 for i8 and i4, 0 for f16 (whose recall equals
     /// f32's without re-ranking). Was --rescore.
     #[arg(long, alias = "rescore")]

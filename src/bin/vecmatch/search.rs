@@ -35,7 +35,7 @@ pub struct Args {
     #[arg(long, value_parser = crate::parse_threads)]
     threads: Option<usize>,
     /// Galleries with f32 rows beside f16/i8 ones: re-rank the best k × this many rows of
-    /// an exact scan (all ef rows of a graph beam) exactly; 0 = compact distances only
+    /// an exact scan or of a graph beam's ef rows exactly; 0 = compact distances only
     /// (was --rescore).
     #[arg(long, alias = "rescore", default_value_t = vecmatch::DEFAULT_RERANK_FACTOR as u64)]
     rerank_factor: u64,
