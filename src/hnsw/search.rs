@@ -219,9 +219,11 @@ fn beam(
         }
         s.fresh = fresh;
     }
+    let mut found = Vec::new();
     if filtered {
-        s.admitted.drain().collect()
+        found.extend(s.admitted.drain());
     } else {
-        s.beam.iter().collect()
+        s.beam.drain_sorted_into(&mut found);
     }
+    found
 }

@@ -165,7 +165,7 @@ impl<S: Source> Graph<S> {
             }
         }
         s.found.clear();
-        s.found.extend(s.beam.iter());
+        s.beam.drain_sorted_into(&mut s.found);
     }
 
     /// A full layer-0 list: the heuristic runs over its closed prefix (the picks of an
