@@ -26,7 +26,8 @@ impl Visited {
             self.bits[w as usize] = 0;
         }
         self.dirty_len = 0;
-        let words = n.div_ceil(64);
+        // At least one word: `insert_new` reads word 0 for rows out of range.
+        let words = n.div_ceil(64).max(1);
         if self.bits.len() < words {
             self.bits.resize(words, 0);
             self.dirty.resize(words + 1, 0);
@@ -134,6 +135,16 @@ mod tests {
         v.begin(200);
         v.insert_new(&[0, 1, 5, 7, 63, 2], &mut out);
         assert_eq!(out, [0, 1, 5, 7, 63, 2]);
+    }
+
+    #[test]
+    fn an_empty_walk_visits_nothing() {
+        let mut v = Visited::default();
+        let mut out = vec![9];
+        v.begin(0);
+        v.insert_new(&[0, 1, 64], &mut out);
+        assert!(out.is_empty());
+        assert!(!v.insert(0));
     }
 
     #[test]
