@@ -55,34 +55,37 @@ pub fn prefetch(row: &[f32]) {
 /// As [`prefetch_lines`], into the L2 cache (`prefetcht1`; see [`prefetch`] for why).
 #[inline(always)]
 pub fn prefetch_lines_l2<T>(data: &[T], lines: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_MM_HINT_T1, _mm_prefetch};
-        let base = data.as_ptr().cast::<i8>();
-        for off in (0..std::mem::size_of_val(data)).step_by(64).take(lines) {
-            // As in `prefetch_lines`: an in-bounds pointer, and prefetch never faults.
-            // SAFETY: in-bounds pointer into a live slice (above).
-            unsafe { _mm_prefetch::<_MM_HINT_T1>(base.add(off)) };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (data, lines);
+    prefetch_hint::<HINT_L2, T>(data, lines)
 }
 
 /// Hints the CPU to start loading the first `lines` 64-byte cache lines of the memory of
 /// `data` (all of it if it is shorter). A no-op off x86-64.
 #[inline(always)]
 pub fn prefetch_lines<T>(data: &[T], lines: usize) {
+    prefetch_hint::<HINT_L1, T>(data, lines)
+}
+
+/// `_MM_HINT_T0` (into L1 and every level below) and `_MM_HINT_T1` (into L2), as plain
+/// values so that the generic below also compiles off x86-64.
+const HINT_L1: i32 = 3;
+const HINT_L2: i32 = 2;
+#[cfg(target_arch = "x86_64")]
+const _: () =
+    assert!(HINT_L1 == std::arch::x86_64::_MM_HINT_T0 && HINT_L2 == std::arch::x86_64::_MM_HINT_T1);
+
+/// [`prefetch_lines`] with the cache level as the `_mm_prefetch` hint `HINT`.
+#[inline(always)]
+fn prefetch_hint<const HINT: i32, T>(data: &[T], lines: usize) {
     #[cfg(target_arch = "x86_64")]
     {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        use std::arch::x86_64::_mm_prefetch;
         let base = data.as_ptr().cast::<i8>();
         for off in (0..std::mem::size_of_val(data)).step_by(64).take(lines) {
             // `off` is inside the byte span of the live slice `data`, so the pointer stays in
             // its allocation; prefetch never faults and has no architectural effect (SSE is
             // part of the x86-64 baseline).
             // SAFETY: in-bounds pointer into a live slice (above).
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.add(off)) };
+            unsafe { _mm_prefetch::<HINT>(base.add(off)) };
         }
     }
     #[cfg(not(target_arch = "x86_64"))]

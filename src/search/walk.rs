@@ -49,10 +49,9 @@ pub(crate) fn one(
         .as_ref()
         .and_then(|_| view.rows.coded_query(view.metric, q));
     let query = coded.as_ref().map_or(Query::F32(q), Query::Coded);
-    let found = search(view, g, query, set, params);
+    let mut found = search(view, g, query, set, params);
     match exact {
         Some(exact) => {
-            let mut found = found;
             found.sort_unstable();
             found.truncate(rerank::candidates(params));
             rerank::rerank(&exact, q, found.iter().map(|c| c.row as usize), params)
