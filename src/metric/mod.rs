@@ -19,6 +19,7 @@ mod kernel;
 #[cfg(target_arch = "aarch64")]
 mod neon;
 mod normalize;
+mod pages;
 pub mod scalar;
 #[cfg(feature = "simsimd")]
 mod simsimd_backend;
@@ -26,6 +27,7 @@ pub(crate) mod spec;
 
 pub use backend::{BACKEND_ENV, Backend, BackendKind, check_backend};
 pub use normalize::{check_input, normalize_in_place, prepare_query, value_limit, within};
+pub(crate) use pages::huge_page_vec;
 pub(crate) use spec::{Kernel, MetricSpec};
 
 /// Names the kernel backend this process uses for distances: `"avx512+vnni"`,

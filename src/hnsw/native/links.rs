@@ -20,6 +20,7 @@ use std::sync::atomic::{
 };
 
 use crate::hnsw::graph::{FrozenGraph, UpperLevel, stride0};
+use crate::metric;
 
 /// Marks a node without upper levels in `up_start`.
 const NONE: u32 = u32::MAX;
@@ -164,8 +165,8 @@ impl Links {
             m,
             m0,
             stride0,
-            layer0: (0..n * stride0).map(|_| AtomicU32::new(0)).collect(),
-            dist0: (0..n * m0).map(|_| AtomicU32::new(0)).collect(),
+            layer0: metric::huge_page_vec(n * stride0, || AtomicU32::new(0)),
+            dist0: metric::huge_page_vec(n * m0, || AtomicU32::new(0)),
             up_start,
             upper: (0..next).map(|_| AtomicU32::new(0)).collect(),
             levels,

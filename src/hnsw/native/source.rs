@@ -119,7 +119,7 @@ impl I8Codes {
         let d = dims.max(1);
         let n = vectors.len() / d;
         let stride = d.next_multiple_of(LINE);
-        let mut codes = vec![0i8; n * stride + LINE];
+        let mut codes = metric::huge_page_vec(n * stride + LINE, || 0i8);
         let start = codes.as_ptr().align_offset(LINE).min(LINE);
         let mut scales = vec![0f32; n];
         codes[start..start + n * stride]
