@@ -383,6 +383,41 @@ pub(super) unsafe fn dot_i8i8_vnni(a: &[i8], b: &[i8]) -> i32 {
     }
 }
 
+/// `Σ a·(b + 128)` over the first `a.len()` components, with one `vpdpbusd` per 64 bytes
+/// (`b ^ 0x80` is `b + 128` as an unsigned byte): [`dot_i8i8_vnni`] plus `128·Σ a`,
+/// which a caller that reuses `a` computes once (`metric::I8Operand`). Exact in wrapping
+/// `i32` arithmetic; masked-off tail bytes are 0 in `a` and add nothing.
+///
+/// # Safety
+/// The CPU must support AVX2, FMA, F16C, AVX-512 F/BW/VL/DQ and AVX-512 VNNI, and
+/// `b.len() >= a.len()`.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")]
+pub(super) unsafe fn dot_i8i8_vnni_offset(a: &[i8], b: &[i8]) -> i32 {
+    let n = a.len();
+    debug_assert!(b.len() >= n);
+    let mut i = 0;
+    // Every load covers `a[i..i + len]` / `b[i..i + len]` with `i + len <= n <= b.len()`.
+    // SAFETY: in-bounds loads (above); the features are the function's contract.
+    unsafe {
+        let bias = _mm512_set1_epi8(i8::MIN);
+        let mut acc = [_mm512_setzero_si512(); 2];
+        while i + 128 <= n {
+            let (x0, y0) = (load_bytes(a, i, 64), load_bytes(b, i, 64));
+            let (x1, y1) = (load_bytes(a, i + 64, 64), load_bytes(b, i + 64, 64));
+            acc[0] = _mm512_dpbusd_epi32(acc[0], _mm512_xor_si512(y0, bias), x0);
+            acc[1] = _mm512_dpbusd_epi32(acc[1], _mm512_xor_si512(y1, bias), x1);
+            i += 128;
+        }
+        while i < n {
+            let len = (n - i).min(64);
+            let (x, y) = (load_bytes(a, i, len), load_bytes(b, i, len));
+            acc[0] = _mm512_dpbusd_epi32(acc[0], _mm512_xor_si512(y, bias), x);
+            i += len;
+        }
+        _mm512_reduce_add_epi32(_mm512_add_epi32(acc[0], acc[1]))
+    }
+}
+
 /// The query bytes that meet the low and the high nibbles of a 64-byte load of packed
 /// `i4` codes covering two 32-byte blocks: `q0` / `q1` are the 64 query codes of the
 /// first / second block; the low nibbles of the load pair with `q0[..32] ++ q1[..32]` and

@@ -246,6 +246,66 @@ pub fn dot_i8i8_with(backend: Backend, a: &[i8], b: &[i8]) -> i32 {
     }
 }
 
+/// An `i8` code vector prepared as the first operand of many [`dot_i8i8`]s (the row the
+/// HNSW builder is inserting): with `128 · Σ codes` known, each product on
+/// `avx512+vnni` is one `vpdpbusd` per 64 bytes instead of two (the other backends use
+/// [`dot_i8i8`] as it is).
+#[derive(Clone, Copy, Debug)]
+pub struct I8Operand<'a> {
+    codes: &'a [i8],
+    /// `128 · Σ codes` (wrapping).
+    bias: i32,
+}
+
+impl<'a> I8Operand<'a> {
+    /// Prepares `codes` (in `-127..=127`).
+    #[inline]
+    pub fn new(codes: &'a [i8]) -> Self {
+        let sum = codes
+            .iter()
+            .fold(0i32, |s, &c| s.wrapping_add(i32::from(c)));
+        I8Operand {
+            codes,
+            bias: sum.wrapping_mul(128),
+        }
+    }
+
+    /// What [`I8Operand::new`] computes for these codes, to keep beside them.
+    #[inline]
+    pub fn bias(&self) -> i32 {
+        self.bias
+    }
+
+    /// `codes` with the [`I8Operand::bias`] of an earlier [`I8Operand::new`] of the same
+    /// codes (a wrong bias gives wrong products on `avx512+vnni`).
+    #[inline]
+    pub fn with_bias(codes: &'a [i8], bias: i32) -> Self {
+        debug_assert_eq!(I8Operand::new(codes).bias, bias);
+        I8Operand { codes, bias }
+    }
+}
+
+/// [`dot_i8i8`]`(a, b)` of a prepared `a`, bit for bit.
+#[inline]
+pub fn dot_i8i8_prepared(a: I8Operand<'_>, b: &[i8]) -> i32 {
+    dot_i8i8_prepared_with(Backend::active(), a, b)
+}
+
+/// [`dot_i8i8_prepared`] on an explicit backend.
+#[doc(hidden)]
+#[inline]
+pub fn dot_i8i8_prepared_with(backend: Backend, a: I8Operand<'_>, b: &[i8]) -> i32 {
+    match backend.kind() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the kind proves AVX-512 VNNI with F/BW/VL/DQ, AVX2, FMA, F16C (Dispatch);
+        // the kernel reads `a.codes.len() <= b.len()` bytes of each (checked).
+        BackendKind::Avx512Vnni if b.len() >= a.codes.len() => unsafe {
+            avx512::dot_i8i8_vnni_offset(a.codes, b).wrapping_sub(a.bias)
+        },
+        _ => dot_i8i8_with(backend, a.codes, b),
+    }
+}
+
 /// Dot product of `i8` query codes with a packed `i4` row: each 32-byte block of
 /// `codes` holds 64 components, component `j < 32` in the low nibble of byte `j` and
 /// component `32 + j` in the high nibble, stored as `code + 8` (`code` in `-7..=7`); `q`
@@ -671,6 +731,28 @@ mod tests {
             let want = scalar::dot_i8i8(a, b);
             for be in backends() {
                 prop_assert_eq!(dot_i8i8_with(be, a, b), want, "{:?}", be);
+            }
+        }
+
+        #[test]
+        fn prepared_i8_dot_matches_scalar(v in prop::collection::vec(-127i8..=127, 0..600), cut in 0usize..3) {
+            let (a, b) = v.split_at(v.len() / 2);
+            // `b` at least as long as `a` (the fast path), or shorter (the fallback).
+            let a = &a[..a.len().saturating_sub(cut)];
+            let want = scalar::dot_i8i8(a, b);
+            let extreme = vec![-127i8; 4099];
+            for be in backends() {
+                prop_assert_eq!(dot_i8i8_prepared_with(be, I8Operand::new(a), b), want, "{:?}", be);
+                prop_assert_eq!(
+                    dot_i8i8_prepared_with(be, I8Operand::new(b), a),
+                    scalar::dot_i8i8(b, a),
+                    "{:?}", be
+                );
+                prop_assert_eq!(
+                    dot_i8i8_prepared_with(be, I8Operand::new(&extreme), &extreme),
+                    127 * 127 * 4099,
+                    "{:?}", be
+                );
             }
         }
 

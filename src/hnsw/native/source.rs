@@ -3,7 +3,8 @@
 //! over the source, so each is a monomorphised builder with no dispatch per distance.
 //!
 //! The codes are the `i8` element type's (one scale per row, `quantize_i8`) and a distance
-//! is one exact integer dot product (`metric::dot_i8i8`, `vpdpbusd` on `avx512+vnni`) over
+//! is one exact integer dot product (`metric::dot_i8i8_prepared`, one `vpdpbusd` per 64
+//! bytes on `avx512+vnni`, the first row's `128·Σ codes` computed once per build) over
 //! a quarter of the bytes of the f32 rows: `1 − sₐ·s_b·(a·b)` for cosine and dot, and
 //! `|a|² + |b|² − 2·sₐ·s_b·(a·b)` for L2 with the decoded rows' squared norms kept per row.
 //! Both are symmetric and bitwise deterministic, which the heuristic's shortcut
@@ -95,6 +96,8 @@ pub(super) struct I8Codes {
     start: usize,
     stride: usize,
     scales: Vec<f32>,
+    /// Each row's [`metric::I8Operand::bias`], for the row as the first operand.
+    biases: Vec<i32>,
     /// Squared-L2 kernel only (empty otherwise): `scale² · Σ code²` per row.
     norms: Vec<f32>,
     dims: usize,
@@ -106,7 +109,7 @@ pub(super) struct I8Codes {
 /// An [`I8Codes`] row as a query: its codes, scale and (L2) squared norm.
 #[derive(Clone, Copy)]
 pub(super) struct I8Query<'a> {
-    codes: &'a [i8],
+    codes: metric::I8Operand<'a>,
     scale: f32,
     norm: f32,
 }
@@ -127,6 +130,10 @@ impl I8Codes {
             .zip(scales.par_iter_mut())
             .zip(vectors.par_chunks_exact(d))
             .for_each(|((c, s), v)| *s = quantize_i8(v, &mut c[..d]));
+        let biases = codes[start..start + n * stride]
+            .par_chunks(stride)
+            .map(|c| metric::I8Operand::new(&c[..d]).bias())
+            .collect();
         let spec = MetricSpec::of(metric);
         let l2 = spec.kernel == Kernel::L2Sq;
         let norms = if l2 {
@@ -143,6 +150,7 @@ impl I8Codes {
             start,
             stride,
             scales,
+            biases,
             norms,
             dims: d,
             spec,
@@ -165,7 +173,7 @@ impl Source for I8Codes {
     #[inline]
     fn query(&self, r: u32) -> I8Query<'_> {
         I8Query {
-            codes: self.codes(r),
+            codes: metric::I8Operand::with_bias(self.codes(r), self.biases[r as usize]),
             scale: self.scales[r as usize],
             norm: if self.l2 { self.norms[r as usize] } else { 0.0 },
         }
@@ -173,7 +181,7 @@ impl Source for I8Codes {
 
     #[inline]
     fn dist_to(&self, q: I8Query<'_>, b: u32) -> f32 {
-        let ab = metric::dot_i8i8(q.codes, self.codes(b)) as f32;
+        let ab = metric::dot_i8i8_prepared(q.codes, self.codes(b)) as f32;
         let s = q.scale * self.scales[b as usize];
         // The raw kernel value on the decoded rows, finished by the metric's spec. For
         // squared L2, rounding can take a tiny true distance a hair below 0; distances
