@@ -116,8 +116,8 @@ pub(super) struct I8Query<'a> {
 
 impl I8Codes {
     /// Quantises every row of `vectors` (row-major, `dims` each, finite), in parallel.
-    /// Cost: one pass over the rows, and `n · dims` bytes (rounded up to 64 a row) plus 4
-    /// or 8 bytes a row.
+    /// Cost: one pass over the rows, and `n · dims` bytes (rounded up to 64 a row) plus 8
+    /// or 12 bytes a row.
     pub fn new(vectors: &[f32], dims: usize, metric: Metric) -> Self {
         let d = dims.max(1);
         let n = vectors.len() / d;
