@@ -297,8 +297,8 @@ pub fn dot_i8i8_prepared(a: I8Operand<'_>, b: &[i8]) -> i32 {
 pub fn dot_i8i8_prepared_with(backend: Backend, a: I8Operand<'_>, b: &[i8]) -> i32 {
     match backend.kind() {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: the kind proves AVX-512 VNNI with F/BW/VL/DQ, AVX2, FMA, F16C (Dispatch);
-        // the kernel reads `a.codes.len() <= b.len()` bytes of each (checked).
+        // The kernel reads `a.codes.len() <= b.len()` bytes of each (the guard checks it).
+        // SAFETY: the kind proves AVX-512 VNNI with F/BW/VL/DQ, AVX2, FMA, F16C (Dispatch).
         BackendKind::Avx512Vnni if b.len() >= a.codes.len() => unsafe {
             avx512::dot_i8i8_vnni_offset(a.codes, b).wrapping_sub(a.bias)
         },

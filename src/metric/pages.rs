@@ -26,10 +26,10 @@ fn advise_huge_pages<T>(buf: &[T]) {
         let first = start.next_multiple_of(PAGE);
         let end = (start + size_of_val(buf)) / PAGE * PAGE;
         if end > first {
-            // SAFETY: `first..end` lies inside `buf`'s allocation and is page aligned.
             // MADV_HUGEPAGE only changes how the kernel backs those pages (never their
-            // contents, the mapping or its permissions), and no pointer is dereferenced.
-            // A failure (old kernel, THP off) leaves normal pages: ignored.
+            // contents, the mapping or its permissions), and no pointer is dereferenced. A
+            // failure (old kernel, THP off) leaves normal pages: ignored.
+            // SAFETY: `first..end` lies inside `buf`'s allocation and is page aligned.
             let _ = unsafe {
                 libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE)
             };
