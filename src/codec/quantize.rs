@@ -41,14 +41,28 @@ pub(super) fn quantize_clipped(row: &[f32], out: &mut [i8], levels: f32) -> f32 
         out.fill(0);
         return 0.0;
     }
+    // Clamps, then rounds half to even by adding and subtracting 1.5 · 2^23 (exact for
+    // |y| < 2^22; plain SSE2 arithmetic that vectorises, where `f32::round` is a
+    // `roundf` call per component), and sums in eight lanes: with `roundf` the 13
+    // candidate scales made a 50k × 384 i4 encode take 1 CPU-second instead of 0.1.
+    const ROUND: f32 = 12_582_912.0;
+    let code = |x: f32, inv: f32| ((x * inv).clamp(-levels, levels) + ROUND) - ROUND;
     let error = |scale: f32| -> f32 {
         let inv = 1.0 / scale;
-        row.iter()
-            .map(|x| {
-                let e = x - (x * inv).round().clamp(-levels, levels) * scale;
-                e * e
-            })
-            .sum()
+        let mut acc = [0f32; 8];
+        let chunks = row.chunks_exact(8);
+        let tail: f32 = chunks
+            .remainder()
+            .iter()
+            .map(|&x| (x - code(x, inv) * scale).powi(2))
+            .sum();
+        for c in chunks {
+            for (a, &x) in acc.iter_mut().zip(c) {
+                let e = x - code(x, inv) * scale;
+                *a += e * e;
+            }
+        }
+        acc.iter().sum::<f32>() + tail
     };
     let mut best = (error(max / levels), max / levels);
     for step in 1..=12 {
@@ -60,8 +74,8 @@ pub(super) fn quantize_clipped(row: &[f32], out: &mut [i8], levels: f32) -> f32 
     }
     let (_, scale) = best;
     let inv = 1.0 / scale;
-    for (o, x) in out.iter_mut().zip(row) {
-        *o = (x * inv).round().clamp(-levels, levels) as i8;
+    for (o, &x) in out.iter_mut().zip(row) {
+        *o = code(x, inv) as i8;
     }
     scale
 }
