@@ -85,8 +85,9 @@ impl std::fmt::Display for Metric {
 ///   component is off by at most `scale / 2`.
 ///
 /// - [`ElementType::I4`]: signed 4-bit codes (`-7..=7`) with one `f32` scale per row,
-///   `scale = max|x| / 7`, two components per byte, rows padded to a multiple of 64
-///   components (32 bytes): an eighth of `f32`. Meant for graph walks whose candidates
+///   the scale of least squared error between `max|x| / 7` and 0.4 of it (the largest
+///   components may clip to ±7 steps), two components per byte, rows padded to a
+///   multiple of 64 components (32 bytes): an eighth of `f32`. Meant for graph walks whose candidates
 ///   are re-ranked against `f32` rows; on its own it is coarse.
 ///
 /// A gallery of a compact type may also keep its `f32` rows (the file's `RESCORE`
