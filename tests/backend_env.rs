@@ -142,14 +142,16 @@ fn unknown_or_unsupported_backends_fail_in_one_line() {
 #[test]
 fn every_backend_finds_the_same_neighbours() {
     let dir = tempfile::tempdir().unwrap();
-    // Exact scans of every element type, and graph walks on i8 and i4 codes (the integer
-    // code kernels). Ids may differ only where distances tie to within rounding, or where
-    // such a tie turned a beam: allow a few of the 1,000 neighbours to differ.
+    // Exact scans of every element type, and graph walks on f32 rows and on i8 and i4 codes
+    // (each backend's walk is compiled for its instruction set, `metric::in_backend`).
+    // Ids may differ only where distances tie to within rounding, or where such a tie
+    // turned a beam: allow a few of the 1,000 neighbours to differ.
     for (dtype, hnsw, allowed) in [
         ("f32", false, 5),
         ("f16", false, 5),
         ("i8", false, 5),
         ("i4", false, 5),
+        ("f32", true, 10),
         ("i8", true, 10),
         ("i4", true, 10),
     ] {

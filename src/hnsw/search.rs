@@ -87,29 +87,63 @@ pub(crate) fn search(
     if n == 0 || g.header.entry_point as usize >= n {
         return Vec::new();
     }
-    match q {
-        Query::Coded(cq) => walk(view, g, set, p, |r: u32| {
-            view.rows.distance_coded(view.dims, cq, r as usize)
-        }),
-        Query::F32(q) => walk(view, g, set, p, |r: u32| view.distance(q, r as usize)),
-    }
+    SCRATCH.with(|cell| {
+        // A re-entrant call (none today) would find the scratch borrowed: it gets its own.
+        let mut held = cell.try_borrow_mut();
+        let mut spare;
+        let s: &mut Scratch = match &mut held {
+            Ok(s) => s,
+            Err(_) => {
+                spare = Scratch::default();
+                &mut spare
+            }
+        };
+        // The walk and its distance closures are inlined into code compiled for the
+        // backend's instruction set, with the distance kernel inlined at each step.
+        crate::metric::in_backend(
+            #[inline(always)]
+            || match q {
+                Query::Coded(cq) => walk(
+                    view,
+                    g,
+                    s,
+                    set,
+                    p,
+                    #[inline(always)]
+                    |r: u32| not_nan(view.rows.distance_coded(view.dims, cq, r as usize)),
+                ),
+                Query::F32(q) => walk(
+                    view,
+                    g,
+                    s,
+                    set,
+                    p,
+                    #[inline(always)]
+                    |r: u32| not_nan(view.distance(q, r as usize)),
+                ),
+            },
+        )
+    })
+}
+
+/// A NaN distance (a damaged or forged file only) counts as +inf, as in `TopK`, so it
+/// can neither win a comparison nor rank first by `total_cmp` with its sign bit set.
+#[inline(always)]
+fn not_nan(d: f32) -> f32 {
+    if d.is_nan() { f32::INFINITY } else { d }
 }
 
 /// Greedy descent through the upper levels, then the layer-0 beam, with `dist` as the
 /// distance from the query to a row.
+#[inline(always)]
 fn walk(
     view: &View<'_>,
     g: &GraphView<'_>,
+    s: &mut Scratch,
     set: &RowSet<'_>,
     p: &SearchParams<'_>,
     dist: impl Fn(u32) -> f32,
 ) -> Vec<Cand> {
-    // A NaN distance (a damaged or forged file only) counts as +inf, as in `TopK`, so it
-    // can neither win a comparison nor rank first by `total_cmp` with its sign bit set.
-    let dist = |r: u32| {
-        let d = dist(r);
-        if d.is_nan() { f32::INFINITY } else { d }
-    };
     let n = view.count();
     let mut cur = g.header.entry_point;
     let mut cur_d = dist(cur);
@@ -132,12 +166,7 @@ fn walk(
         }
     }
     let ef = p.ef.max(p.k.min(n)).max(1);
-    SCRATCH.with(|cell| {
-        let Ok(mut s) = cell.try_borrow_mut() else {
-            return beam(view, g, &mut Scratch::default(), cur, cur_d, ef, set, &dist);
-        };
-        beam(view, g, &mut s, cur, cur_d, ef, set, &dist)
-    })
+    beam(view, g, s, cur, cur_d, ef, set, &dist)
 }
 
 /// Layer-0 beam search from `start`.
@@ -150,6 +179,7 @@ fn walk(
 /// would find `ef` admitted rows, instead of expanding every neighbour until `ef` admitted
 /// rows turn up.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn beam(
     view: &View<'_>,
     g: &GraphView<'_>,

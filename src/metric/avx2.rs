@@ -85,6 +85,7 @@ unsafe fn load(s: &[f32], i: usize) -> __m256 {
 /// # Safety
 /// The CPU must support AVX2 and FMA.
 #[target_feature(enable = "avx2,fma")]
+#[inline]
 pub(super) unsafe fn pair<O: Op>(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let mut i = 0;
@@ -218,6 +219,7 @@ impl Row for I8Row<'_> {
 /// # Safety
 /// The CPU must support AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
+#[inline]
 pub(super) unsafe fn pair_row<O: Op, R: Row>(q: &[f32], r: &R) -> f32 {
     let n = q.len().min(r.len());
     let mut i = 0;
@@ -251,6 +253,7 @@ pub(super) unsafe fn pair_row<O: Op, R: Row>(q: &[f32], r: &R) -> f32 {
 /// # Safety
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2")]
+#[inline]
 pub(super) unsafe fn dot_i8i8(a: &[i8], b: &[i8]) -> i32 {
     let n = a.len().min(b.len());
     let mut i = 0;
@@ -298,6 +301,7 @@ pub(super) unsafe fn dot_i8i8(a: &[i8], b: &[i8]) -> i32 {
 /// # Safety
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2")]
+#[inline]
 pub(super) unsafe fn dot_i4(q: &[i8], codes: &[u8]) -> i32 {
     let blocks = (q.len() / 64).min(codes.len() / 32);
     // Block `b` reads `codes[32b..32b + 32]` and `q[64b..64b + 64]`, in bounds for
@@ -327,4 +331,14 @@ pub(super) unsafe fn dot_i4(q: &[i8], codes: &[u8]) -> i32 {
         let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
         _mm_cvtsi128_si32(s)
     }
+}
+
+/// Runs `f` in code compiled for AVX2, FMA and F16C: a caller's loop inlined into `f` gets
+/// this module's kernels inlined into it (see `metric::in_backend`).
+///
+/// # Safety
+/// The CPU must support AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) unsafe fn in_avx2<R>(f: impl FnOnce() -> R) -> R {
+    f()
 }

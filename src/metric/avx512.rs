@@ -88,6 +88,7 @@ unsafe fn load_tail(s: &[f32], i: usize, rem: usize) -> __m512 {
 /// # Safety
 /// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/DQ.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")]
+#[inline]
 pub(super) unsafe fn pair<O: Op>(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let mut i = 0;
@@ -246,6 +247,7 @@ impl Row for I8Row<'_> {
 /// # Safety
 /// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/DQ.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")]
+#[inline]
 pub(super) unsafe fn pair_row<O: Op, R: Row>(q: &[f32], r: &R) -> f32 {
     let n = q.len().min(r.len());
     let mut i = 0;
@@ -319,6 +321,7 @@ unsafe fn i8i8_step(acc: __m512i, x: __m512i, y: __m512i) -> __m512i {
 /// # Safety
 /// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/DQ.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")]
+#[inline]
 pub(super) unsafe fn dot_i8i8(a: &[i8], b: &[i8]) -> i32 {
     let n = a.len().min(b.len());
     let mut i = 0;
@@ -349,6 +352,7 @@ pub(super) unsafe fn dot_i8i8(a: &[i8], b: &[i8]) -> i32 {
 /// # Safety
 /// The CPU must support AVX2, FMA, F16C, AVX-512 F/BW/VL/DQ and AVX-512 VNNI.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")]
+#[inline]
 pub(super) unsafe fn dot_i8i8_vnni(a: &[i8], b: &[i8]) -> i32 {
     // The biased operand is `a`, the query of a walk (in L1), not the row just loaded: on
     // dev50k i8 walks (EPYC Zen 4) biasing the row measured ~5% slower.
@@ -364,6 +368,7 @@ pub(super) unsafe fn dot_i8i8_vnni(a: &[i8], b: &[i8]) -> i32 {
 /// The CPU must support AVX2, FMA, F16C, AVX-512 F/BW/VL/DQ and AVX-512 VNNI, and
 /// `b.len() >= a.len()`.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")]
+#[inline]
 pub(super) unsafe fn dot_i8i8_vnni_offset(a: &[i8], b: &[i8]) -> i32 {
     debug_assert!(b.len() >= a.len());
     // SAFETY: `n = a.len() <= b.len()` (the contract); the features are the contract too.
@@ -442,6 +447,7 @@ unsafe fn i4_query_halves(q0: __m512i, q1: __m512i) -> (__m512i, __m512i) {
 /// # Safety
 /// The CPU must support AVX2, FMA, F16C and AVX-512 F/BW/VL/DQ.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")]
+#[inline]
 pub(super) unsafe fn dot_i4(q: &[i8], codes: &[u8]) -> i32 {
     let blocks = (q.len() / 64).min(codes.len() / 32);
     // Two blocks per step read `codes[32b..32b + 64]` and `q[64b..64b + 128]` for
@@ -485,6 +491,7 @@ pub(super) unsafe fn dot_i4(q: &[i8], codes: &[u8]) -> i32 {
 /// # Safety
 /// The CPU must support AVX2, FMA, F16C, AVX-512 F/BW/VL/DQ and AVX-512 VNNI.
 #[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")]
+#[inline]
 pub(super) unsafe fn dot_i4_vnni(q: &[i8], codes: &[u8]) -> i32 {
     let blocks = (q.len() / 64).min(codes.len() / 32);
     // As `dot_i4`: every load is inside `codes[..32 * blocks]` / `q[..64 * blocks]`.
@@ -607,4 +614,24 @@ pub(super) unsafe fn tile_i4_vnni(
         }
         out
     }
+}
+
+/// Runs `f` in code compiled for AVX-512 VNNI (with F/BW/VL/DQ, AVX2, FMA, F16C): a
+/// caller's loop inlined into `f` gets this module's kernels inlined into it (see
+/// `metric::in_backend`).
+///
+/// # Safety
+/// The CPU must support those features.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512vnni")]
+pub(super) unsafe fn in_vnni<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
+
+/// [`in_vnni`] for AVX-512 F/BW/VL/DQ without VNNI.
+///
+/// # Safety
+/// The CPU must support AVX-512 F/BW/VL/DQ, AVX2, FMA and F16C.
+#[target_feature(enable = "avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")]
+pub(super) unsafe fn in_avx512<R>(f: impl FnOnce() -> R) -> R {
+    f()
 }

@@ -108,14 +108,35 @@ fn prefetch_hint<const HINT: i32, T>(data: &[T], lines: usize) {
 /// process's backend. Vectors must already be normalised for [`Metric::Cosine`].
 ///
 /// Cost: one pass over `min(a.len(), b.len())` components.
-#[inline]
+#[inline(always)]
 pub fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
     distance_with(Backend::active(), metric, a, b)
 }
 
+/// Runs `f` compiled for the active backend's instruction set. A loop that computes a
+/// distance per step (a graph walk) and is inlined into `f` — its closures marked
+/// `#[inline(always)]`, so they are compiled here too — then has the backend's kernel
+/// inlined at each step instead of a call through the dispatch: on dev50k (EPYC Zen 4,
+/// `avx512+vnni`) i4 walks ran 3-7% and f32 walks 4-9% faster, i8 walks the same.
+#[inline(always)]
+pub(crate) fn in_backend<R>(f: impl FnOnce() -> R) -> R {
+    match Backend::active().kind() {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the kind proves AVX-512 VNNI with F/BW/VL/DQ, AVX2, FMA, F16C (Dispatch).
+        BackendKind::Avx512Vnni => unsafe { avx512::in_vnni(f) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the kind proves AVX-512 F/BW/VL/DQ, AVX2, FMA, F16C (Dispatch).
+        BackendKind::Avx512 => unsafe { avx512::in_avx512(f) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: the kind proves AVX2, FMA and F16C (Dispatch).
+        BackendKind::Avx2Fma => unsafe { avx2::in_avx2(f) },
+        _ => f(),
+    }
+}
+
 /// [`distance`] on an explicit backend.
 #[doc(hidden)]
-#[inline]
+#[inline(always)]
 pub fn distance_with(backend: Backend, metric: Metric, a: &[f32], b: &[f32]) -> f32 {
     let spec = MetricSpec::of(metric);
     spec.finish(by_kernel!(spec.kernel, pair(backend, a, b)))
@@ -223,14 +244,14 @@ fn pair_i8<K: RawKernel>(backend: Backend, q: &[f32], codes: &[i8], scale: f32) 
 
 /// Dot product of two `i8` code vectors (codes in `-127..=127`), exact: the graph walk
 /// over `i8` rows with a quantised query.
-#[inline]
+#[inline(always)]
 pub fn dot_i8i8(a: &[i8], b: &[i8]) -> i32 {
     dot_i8i8_with(Backend::active(), a, b)
 }
 
 /// [`dot_i8i8`] on an explicit backend.
 #[doc(hidden)]
-#[inline]
+#[inline(always)]
 pub fn dot_i8i8_with(backend: Backend, a: &[i8], b: &[i8]) -> i32 {
     match backend.kind() {
         #[cfg(target_arch = "x86_64")]
@@ -310,14 +331,14 @@ pub fn dot_i8i8_prepared_with(backend: Backend, a: I8Operand<'_>, b: &[i8]) -> i
 /// `codes` holds 64 components, component `j < 32` in the low nibble of byte `j` and
 /// component `32 + j` in the high nibble, stored as `code + 8` (`code` in `-7..=7`); `q`
 /// has two codes per byte of `codes`, in natural order. Exact, over whole blocks.
-#[inline]
+#[inline(always)]
 pub fn dot_i4(q: &[i8], codes: &[u8]) -> i32 {
     dot_i4_with(Backend::active(), q, codes)
 }
 
 /// [`dot_i4`] on an explicit backend.
 #[doc(hidden)]
-#[inline]
+#[inline(always)]
 pub fn dot_i4_with(backend: Backend, q: &[i8], codes: &[u8]) -> i32 {
     match backend.kind() {
         #[cfg(target_arch = "x86_64")]
