@@ -307,14 +307,14 @@ impl<'a> I8Operand<'a> {
 }
 
 /// [`dot_i8i8`]`(a, b)` of a prepared `a`, bit for bit.
-#[inline]
+#[inline(always)]
 pub fn dot_i8i8_prepared(a: I8Operand<'_>, b: &[i8]) -> i32 {
     dot_i8i8_prepared_with(Backend::active(), a, b)
 }
 
 /// [`dot_i8i8_prepared`] on an explicit backend.
 #[doc(hidden)]
-#[inline]
+#[inline(always)]
 pub fn dot_i8i8_prepared_with(backend: Backend, a: I8Operand<'_>, b: &[i8]) -> i32 {
     match backend.kind() {
         #[cfg(target_arch = "x86_64")]

@@ -34,13 +34,25 @@ pub(super) struct Graph<S> {
 }
 
 impl<S: Source> Graph<S> {
-    #[inline]
+    #[inline(always)]
     fn dist(&self, a: u32, b: u32) -> f32 {
         self.src.dist(a, b)
     }
 
     /// Inserts row `q` (its level was drawn up-front) into the graph.
+    ///
+    /// Runs in code compiled for the distance backend's instruction set
+    /// (`metric::in_backend`), with the distance kernels inlined into its loops.
     pub fn insert(&self, q: u32, s: &mut Scratch) {
+        crate::metric::in_backend(
+            #[inline(always)]
+            || self.insert_here(q, s),
+        )
+    }
+
+    /// [`Graph::insert`], in the caller's instruction set.
+    #[inline(always)]
+    fn insert_here(&self, q: u32, s: &mut Scratch) {
         let level = usize::from(self.links.levels[q as usize]);
         // A node that raises the top level keeps the entry lock for its whole insertion
         // (as hnswlib does), so two such nodes never build disconnected top levels.
@@ -80,7 +92,13 @@ impl<S: Source> Graph<S> {
                 s.picked.extend_from_slice(&s.picks);
                 0
             } else {
-                select(&s.picks, limit, |a, b| self.dist(a, b), &mut s.picked);
+                select(
+                    &s.picks,
+                    limit,
+                    #[inline(always)]
+                    |a, b| self.dist(a, b),
+                    &mut s.picked,
+                );
                 let closed = s.picked.len();
                 if l == 0 {
                     fill(&s.picks, limit, &mut s.picked);
@@ -113,6 +131,7 @@ impl<S: Source> Graph<S> {
     }
 
     /// Moves from `cur` to ever closer neighbours on upper `level` until none is closer.
+    #[inline(always)]
     fn greedy(&self, qv: S::Query<'_>, mut cur: Cand, level: usize, s: &mut Scratch) -> Cand {
         loop {
             let mut moved = false;
@@ -132,6 +151,7 @@ impl<S: Source> Graph<S> {
 
     /// Beam search of width `ef_construction` for row `q` on `level` from `start`; leaves
     /// the candidates found in `s.found`, ascending by distance.
+    #[inline(always)]
     fn search_layer(&self, q: u32, start: Cand, level: usize, s: &mut Scratch) {
         let ef = self.ef_construction.max(1);
         let qv = self.src.query(q);
@@ -175,6 +195,7 @@ impl<S: Source> Graph<S> {
     /// the prefix when it is closer. A list without a closed prefix (a short candidate
     /// list at insertion, or copied from a frozen graph by `extend`) runs the heuristic
     /// over all its entries and `q` once, which gives it one.
+    #[inline(always)]
     fn link_back0(&self, list: &List<'_>, q: u32, d: f32, closed: usize, s: &mut Scratch) {
         s.entries.clear();
         list.read_dists_into(&mut s.entries);
@@ -197,6 +218,7 @@ impl<S: Source> Graph<S> {
         select(
             &s.picks,
             list.capacity(),
+            #[inline(always)]
             |a, b| self.dist(a, b),
             &mut s.picked,
         );
@@ -224,6 +246,7 @@ impl<S: Source> Graph<S> {
 
     /// Adds `q` (at distance `d`) to `owner`'s list on `level`; a full list is pruned
     /// with the heuristic over its entries and `q`.
+    #[inline(always)]
     fn link_back(&self, owner: u32, q: u32, d: f32, level: usize, s: &mut Scratch) {
         let _g = self.links.lock(owner);
         let list = self.links.list(owner, level);
@@ -256,6 +279,7 @@ impl<S: Source> Graph<S> {
         select(
             &s.picks,
             list.capacity(),
+            #[inline(always)]
             |a, b| self.dist(a, b),
             &mut s.picked,
         );

@@ -42,7 +42,7 @@ pub(super) trait Source: Sync {
     fn prefetch(&self, r: u32);
 
     /// Distance between rows `a` and `b` (symmetric, bitwise).
-    #[inline]
+    #[inline(always)]
     fn dist(&self, a: u32, b: u32) -> f32 {
         self.dist_to(self.query(a), b)
     }
@@ -71,17 +71,17 @@ impl Source for F32Rows<'_> {
     where
         Self: 'q;
 
-    #[inline]
+    #[inline(always)]
     fn query(&self, r: u32) -> &[f32] {
         self.row(r)
     }
 
-    #[inline]
+    #[inline(always)]
     fn dist_to(&self, q: &[f32], b: u32) -> f32 {
         metric::distance(self.metric, q, self.row(b))
     }
 
-    #[inline]
+    #[inline(always)]
     fn prefetch(&self, r: u32) {
         metric::prefetch(self.row(r));
     }
@@ -170,7 +170,7 @@ impl Source for I8Codes {
 
     type Query<'q> = I8Query<'q>;
 
-    #[inline]
+    #[inline(always)]
     fn query(&self, r: u32) -> I8Query<'_> {
         I8Query {
             codes: metric::I8Operand::with_bias(self.codes(r), self.biases[r as usize]),
@@ -179,7 +179,7 @@ impl Source for I8Codes {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn dist_to(&self, q: I8Query<'_>, b: u32) -> f32 {
         let ab = metric::dot_i8i8_prepared(q.codes, self.codes(b)) as f32;
         let s = q.scale * self.scales[b as usize];
@@ -194,7 +194,7 @@ impl Source for I8Codes {
         self.spec.finish(raw)
     }
 
-    #[inline]
+    #[inline(always)]
     fn prefetch(&self, r: u32) {
         metric::prefetch_lines(self.codes(r), usize::MAX);
         let r = r as usize;
