@@ -7,6 +7,8 @@
 //! of `f32`: meant for walks and scans on coded queries whose candidates are re-ranked.
 //! Distances to an `f32` query decode the row first.
 
+use rayon::prelude::*;
+
 use crate::metric;
 use crate::types::{ElementType, Metric};
 
@@ -79,15 +81,17 @@ impl Codec for I4 {
         let stride = ElementType::I4.row_bytes(dims).unwrap_or(0);
         let mut codes = vec![0u8; n * stride];
         let mut scales = vec![0f32; n];
-        let mut buf = vec![0i8; dims];
-        for ((row, out), s) in rows
-            .chunks_exact(dims)
-            .zip(codes.chunks_exact_mut(stride.max(1)))
-            .zip(&mut scales)
-        {
-            *s = quantize_clipped(row, &mut buf, 7.0);
-            pack(&buf, out);
-        }
+        // In parallel (the caller's rayon pool): choosing each row's scale tries 13.
+        rows.par_chunks_exact(dims)
+            .zip(codes.par_chunks_exact_mut(stride.max(1)))
+            .zip(scales.par_iter_mut())
+            .for_each_init(
+                || vec![0i8; dims],
+                |buf, ((row, out), s)| {
+                    *s = quantize_clipped(row, buf, 7.0);
+                    pack(buf, out);
+                },
+            );
         Some(Encoded {
             vectors: codes,
             scales: Some(scales),

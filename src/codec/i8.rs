@@ -3,6 +3,8 @@
 //! an `f32` query decode on the fly; re-ranked searches compare a query quantised the same
 //! way code with code (`metric::dot_i8i8`, batch tiles `metric::cross_i8`).
 
+use rayon::prelude::*;
+
 use crate::metric;
 use crate::types::Metric;
 
@@ -46,13 +48,11 @@ impl Codec for I8 {
         let n = rows.len() / dims.max(1);
         let mut codes = vec![0u8; n * dims];
         let mut scales = vec![0f32; n];
-        for ((row, out), s) in rows
-            .chunks_exact(dims)
-            .zip(codes.chunks_exact_mut(dims))
-            .zip(&mut scales)
-        {
-            *s = quantize_i8(row, bytemuck::cast_slice_mut(out));
-        }
+        // In parallel (the caller's rayon pool).
+        rows.par_chunks_exact(dims)
+            .zip(codes.par_chunks_exact_mut(dims))
+            .zip(scales.par_iter_mut())
+            .for_each(|((row, out), s)| *s = quantize_i8(row, bytemuck::cast_slice_mut(out)));
         Some(Encoded {
             vectors: codes,
             scales: Some(scales),
