@@ -117,7 +117,8 @@ pub fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
 /// distance per step (a graph walk) and is inlined into `f` — its closures marked
 /// `#[inline(always)]`, so they are compiled here too — then has the backend's kernel
 /// inlined at each step instead of a call through the dispatch: on dev50k (EPYC Zen 4,
-/// `avx512+vnni`) i4 walks ran 3-7% and f32 walks 4-9% faster, i8 walks the same.
+/// `avx512+vnni`, interleaved) i4 walks ran 1-7%, f32 walks 4-12% and i8 walks 0-4%
+/// faster, and 2-thread builds ~4%; the `avx2` backend's walks the same as before.
 #[inline(always)]
 pub(crate) fn in_backend<R>(f: impl FnOnce() -> R) -> R {
     match Backend::active().kind() {
