@@ -228,12 +228,13 @@ impl Links {
     /// Copies `row`'s neighbours at `level` into `out` (cleared first), without its lock.
     ///
     /// A search during the build only needs candidates, not a consistent list: a writer
-    /// changing the list meanwhile may leave `out` with a mix of its old and new entries
-    /// (each slot is one atomic, so every entry read is a node id some list held). The
-    /// lock was a `lock cmpxchg` per expanded node, its cache line shared by both
-    /// threads: without it, 2-thread dev50k builds took ~2% less CPU (best of six
-    /// interleaved pairs, 8.72 against 8.90 s, EPYC Zen 4), with the same recall. One
-    /// thread reads only its own writes, so single-threaded builds stay deterministic.
+    /// changing the list meanwhile may leave `out` with a mix of its old and new entries,
+    /// or a 0 from a slot it clears (each slot is one atomic: every entry read is a valid
+    /// node id, and the beam skips rows it has visited). The lock was a `lock cmpxchg`
+    /// per expanded node, its cache line shared by both threads: without it, 2-thread
+    /// dev50k builds took ~2% less CPU (best of six interleaved pairs, 8.72 against
+    /// 8.90 s, EPYC Zen 4), with the same recall. One thread reads only its own writes,
+    /// so single-threaded builds stay deterministic.
     #[inline]
     pub fn read(&self, row: u32, level: usize, out: &mut Vec<u32>) {
         out.clear();
