@@ -14,17 +14,25 @@ pub(crate) fn quantize_i8(row: &[f32], out: &mut [i8]) -> f32 {
 
 /// Quantises one finite row to codes in `-levels..=levels`; returns the scale.
 fn quantize(row: &[f32], out: &mut [i8], levels: f32) -> f32 {
-    let max = row.iter().fold(0f32, |m, x| m.max(x.abs()));
+    let max = max_abs(row);
     if max == 0.0 {
         out.fill(0);
         return 0.0;
     }
-    let scale = max / levels;
-    let inv = levels / max;
+    write_codes(row, out, levels / max, levels);
+    max / levels
+}
+
+/// The largest magnitude in `row` (0 for an empty row).
+fn max_abs(row: &[f32]) -> f32 {
+    row.iter().fold(0f32, |m, x| m.max(x.abs()))
+}
+
+/// Writes the codes of `row` at `inv = 1 / scale` into `out`.
+fn write_codes(row: &[f32], out: &mut [i8], inv: f32, levels: f32) {
     for (o, &x) in out.iter_mut().zip(row) {
         *o = code(x, inv, levels) as i8;
     }
-    scale
 }
 
 /// `x · inv` clamped to `-levels..=levels` and rounded half to even, by adding and
@@ -48,32 +56,29 @@ fn code(x: f32, inv: f32, levels: f32) -> f32 {
 /// same codes: a decoded row is on its grid with a component at `±levels`, which only
 /// `c = 1` represents exactly.
 pub(super) fn quantize_clipped(row: &[f32], out: &mut [i8], levels: f32) -> f32 {
-    let max = row.iter().fold(0f32, |m, x| m.max(x.abs()));
+    let max = max_abs(row);
     if max == 0.0 {
         out.fill(0);
         return 0.0;
     }
-    // Sums in eight lanes (a sequential f32 sum does not vectorise).
-    let code = |x: f32, inv: f32| code(x, inv, levels);
+    // Squared error at `scale`, summed in eight lanes (a sequential f32 sum does not
+    // vectorise).
     let error = |scale: f32| -> f32 {
         let inv = 1.0 / scale;
+        let e = |x: f32| (x - code(x, inv, levels) * scale).powi(2);
         let mut acc = [0f32; 8];
         let chunks = row.chunks_exact(8);
-        let tail: f32 = chunks
-            .remainder()
-            .iter()
-            .map(|&x| (x - code(x, inv) * scale).powi(2))
-            .sum();
+        let tail: f32 = chunks.remainder().iter().map(|&x| e(x)).sum();
         for c in chunks {
             for (a, &x) in acc.iter_mut().zip(c) {
-                let e = x - code(x, inv) * scale;
-                *a += e * e;
+                *a += e(x);
             }
         }
         acc.iter().sum::<f32>() + tail
     };
-    let mut best = (error(max / levels), max / levels);
-    for step in 1..=12 {
+    // c = 1 first: it wins ties (and NaN errors), so a decoded row keeps its scale.
+    let mut best = (f32::INFINITY, max / levels);
+    for step in 0..=12 {
         let scale = (1.0 - 0.05 * step as f32) * max / levels;
         let e = error(scale);
         if e < best.0 {
@@ -81,10 +86,7 @@ pub(super) fn quantize_clipped(row: &[f32], out: &mut [i8], levels: f32) -> f32 
         }
     }
     let (_, scale) = best;
-    let inv = 1.0 / scale;
-    for (o, &x) in out.iter_mut().zip(row) {
-        *o = code(x, inv) as i8;
-    }
+    write_codes(row, out, 1.0 / scale, levels);
     scale
 }
 
