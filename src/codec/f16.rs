@@ -67,6 +67,18 @@ impl Codec for F16 {
         )
     }
 
+    #[inline(always)]
+    fn prefetch_far(rows: &[u16], dims: usize, row: usize) {
+        metric::prefetch_lines_l2(
+            rows.get(row * dims..(row + 1) * dims).unwrap_or(&[]),
+            usize::MAX,
+        )
+    }
+
+    fn bytes(rows: &[u16]) -> usize {
+        size_of_val(rows)
+    }
+
     fn decode_into(rows: &[u16], dims: usize, start: usize, out: &mut [f32]) {
         let n = out.len() / dims.max(1);
         if let Some(src) = rows.get(start * dims..(start + n) * dims) {

@@ -47,6 +47,16 @@ impl Codec for F32 {
         metric::prefetch(rows.get(row * dims..(row + 1) * dims).unwrap_or(&[]))
     }
 
+    /// f32 rows always go to L2 ([`metric::prefetch`]).
+    #[inline(always)]
+    fn prefetch_far(rows: &[f32], dims: usize, row: usize) {
+        Self::prefetch(rows, dims, row)
+    }
+
+    fn bytes(rows: &[f32]) -> usize {
+        size_of_val(rows)
+    }
+
     fn decode_into(rows: &[f32], dims: usize, start: usize, out: &mut [f32]) {
         let n = out.len() / dims.max(1);
         if let Some(src) = rows.get(start * dims..(start + n) * dims) {

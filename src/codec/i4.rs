@@ -127,6 +127,16 @@ impl Codec for I4 {
         metric::prefetch_lines(rows.scales.get(row..row + 1).unwrap_or(&[]), 1);
     }
 
+    #[inline(always)]
+    fn prefetch_far(rows: I4Rows<'_>, _dims: usize, row: usize) {
+        metric::prefetch_lines_l2(rows.codes(row), usize::MAX);
+        metric::prefetch_lines_l2(rows.scales.get(row..row + 1).unwrap_or(&[]), 1);
+    }
+
+    fn bytes(rows: I4Rows<'_>) -> usize {
+        size_of_val(rows.codes) + size_of_val(rows.scales)
+    }
+
     fn decode_into(rows: I4Rows<'_>, dims: usize, start: usize, out: &mut [f32]) {
         for (r, o) in out.chunks_exact_mut(dims.max(1)).enumerate() {
             let row = start + r;

@@ -95,6 +95,16 @@ impl Codec for I8 {
         metric::prefetch_lines(rows.scales.get(row..row + 1).unwrap_or(&[]), 1);
     }
 
+    #[inline(always)]
+    fn prefetch_far(rows: I8Rows<'_>, dims: usize, row: usize) {
+        metric::prefetch_lines_l2(rows.row(dims, row).0, usize::MAX);
+        metric::prefetch_lines_l2(rows.scales.get(row..row + 1).unwrap_or(&[]), 1);
+    }
+
+    fn bytes(rows: I8Rows<'_>) -> usize {
+        size_of_val(rows.codes) + size_of_val(rows.scales)
+    }
+
     fn decode_into(rows: I8Rows<'_>, dims: usize, start: usize, out: &mut [f32]) {
         let n = out.len() / dims.max(1);
         if let (Some(src), Some(sc)) = (

@@ -73,6 +73,13 @@ pub(crate) trait Codec {
     /// Asks the CPU to start loading row `row`.
     fn prefetch(rows: Self::Rows<'_>, dims: usize, row: usize);
 
+    /// [`Codec::prefetch`] into the L2 cache (`prefetcht1`), for a row requested many
+    /// distances before it is read from memory (a walk over rows larger than the cache).
+    fn prefetch_far(rows: Self::Rows<'_>, dims: usize, row: usize);
+
+    /// Bytes of the rows (with their scales): what a walk over all of them reads.
+    fn bytes(rows: Self::Rows<'_>) -> usize;
+
     /// Writes rows `start..start + out.len() / dims` decoded to `f32` into `out` (rows out
     /// of range are left as they are).
     fn decode_into(rows: Self::Rows<'_>, dims: usize, start: usize, out: &mut [f32]);
@@ -307,6 +314,17 @@ impl<'a> Rows<'a> {
     #[inline(always)]
     pub fn prefetch(&self, dims: usize, row: usize) {
         dispatch!(*self, C, r => C::prefetch(r, dims, row))
+    }
+
+    /// Asks the CPU to start loading row `row` into L2 ([`Codec::prefetch_far`]).
+    #[inline(always)]
+    pub fn prefetch_far(&self, dims: usize, row: usize) {
+        dispatch!(*self, C, r => C::prefetch_far(r, dims, row))
+    }
+
+    /// Bytes of the rows, with their scales.
+    pub fn bytes(&self) -> usize {
+        dispatch!(*self, C, r => C::bytes(r))
     }
 
     /// Writes rows `start..start + out.len() / dims` decoded to `f32` into `out` (rows out

@@ -15,6 +15,7 @@ mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 mod backend;
+mod cache;
 mod kernel;
 #[cfg(target_arch = "aarch64")]
 mod neon;
@@ -26,6 +27,7 @@ mod simsimd_backend;
 pub(crate) mod spec;
 
 pub use backend::{BACKEND_ENV, Backend, BackendKind, check_backend};
+pub(crate) use cache::last_level_cache_bytes;
 pub use normalize::{check_input, normalize_in_place, prepare_query, value_limit, within};
 pub(crate) use pages::huge_page_vec;
 pub(crate) use spec::{Kernel, MetricSpec};
