@@ -3,6 +3,8 @@
 //! full measurement).
 //!
 //! `cargo run --release --example hnsw_sweep -- GALLERY QUERIES.fvecs GT.ivecs [EF,EF,..]`
+//! (environment: `ROUNDS`, `MEM=1` for an in-memory gallery, `RERANK=F` for
+//! `SearchParams::rerank_factor`).
 //!
 //! Every ef is timed `ROUNDS` times (default 5), interleaved, and the best round is kept.
 //! Besides wall-clock QPS it prints "CPU QPS": queries per second of this thread's own
@@ -41,6 +43,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(str::parse)
         .collect::<Result<_, _>>()?;
     let rounds: usize = std::env::var("ROUNDS").map_or(Ok(5), |s| s.parse())?;
+    // RERANK=F: re-rank the best k × F rows of a compact gallery with f32 rows (default 4).
+    let rerank_factor: usize =
+        std::env::var("RERANK").map_or(Ok(vecmatch::DEFAULT_RERANK_FACTOR), |s| s.parse())?;
     let nq = queries.len() / d;
     let mut best = vec![0f64; efs.len()];
     let mut best_cpu = vec![0f64; efs.len()];
@@ -51,6 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 k: 10,
                 ef,
                 threads: Some(1),
+                rerank_factor,
                 ..SearchParams::default()
             };
             let mut hits = 0usize;
