@@ -98,7 +98,7 @@ fn prefetch_plan(rows: &Rows<'_>, llc: usize) -> Prefetch {
             ahead: PREFETCH_AHEAD,
             far: false,
         },
-        _ if rows.bytes() > llc / 2 => Prefetch {
+        _ if crate::metric::beyond_cache(rows.bytes(), llc) => Prefetch {
             ahead: PREFETCH_AHEAD_FAR,
             far: true,
         },

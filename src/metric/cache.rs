@@ -15,6 +15,14 @@ pub(crate) fn last_level_cache_bytes() -> usize {
     *BYTES.get_or_init(|| read_sysfs().unwrap_or(FALLBACK_BYTES))
 }
 
+/// Whether rows of `bytes` read at random do not fit a last-level cache of `llc` bytes:
+/// more than half of it (the rest holds the other data of the loop, such as f32 rows
+/// being re-ranked or adjacency lists). Loops over such rows prefetch further ahead,
+/// into L2 (graph search, `hnsw::search`; the native builder, `hnsw::native::source`).
+pub(crate) fn beyond_cache(bytes: usize, llc: usize) -> bool {
+    bytes > llc / 2
+}
+
 /// The size of the highest-level data or unified cache of CPU 0, from sysfs.
 fn read_sysfs() -> Option<usize> {
     let dir = std::fs::read_dir("/sys/devices/system/cpu/cpu0/cache").ok()?;
@@ -67,6 +75,14 @@ mod tests {
         for bad in ["", "K", "12X", "-1K", "0K", "99999999999999999999G"] {
             assert_eq!(parse_size(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn rows_beyond_half_the_cache_are_beyond_it() {
+        assert!(!beyond_cache(16 << 20, 32 << 20));
+        assert!(beyond_cache((16 << 20) + 1, 32 << 20));
+        assert!(beyond_cache(1, 0));
+        assert!(!beyond_cache(0, 0));
     }
 
     #[test]

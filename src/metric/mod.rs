@@ -27,7 +27,7 @@ mod simsimd_backend;
 pub(crate) mod spec;
 
 pub use backend::{BACKEND_ENV, Backend, BackendKind, check_backend};
-pub(crate) use cache::last_level_cache_bytes;
+pub(crate) use cache::{beyond_cache, last_level_cache_bytes};
 pub use normalize::{check_input, normalize_in_place, prepare_query, value_limit, within};
 pub(crate) use pages::huge_page_vec;
 pub(crate) use spec::{Kernel, MetricSpec};

@@ -154,6 +154,7 @@ impl<S: Source> Graph<S> {
     #[inline(always)]
     fn search_layer(&self, q: u32, start: Cand, level: usize, s: &mut Scratch) {
         let ef = self.ef_construction.max(1);
+        let ahead = self.src.prefetch_ahead();
         let qv = self.src.query(q);
         s.begin(self.links.len(), ef);
         s.visited.insert(q as usize);
@@ -166,11 +167,11 @@ impl<S: Source> Graph<S> {
             self.links.read_search(c.row, level, &mut s.buf);
             s.prefetch_visited(&s.buf);
             s.visited.insert_new(&s.buf, &mut s.fresh);
-            for &x in s.fresh.iter().take(S::PREFETCH_AHEAD) {
+            for &x in s.fresh.iter().take(ahead) {
                 self.src.prefetch(x);
             }
             for i in 0..s.fresh.len() {
-                if let Some(&y) = s.fresh.get(i + S::PREFETCH_AHEAD) {
+                if let Some(&y) = s.fresh.get(i + ahead) {
                     self.src.prefetch(y);
                 }
                 let x = s.fresh[i];
