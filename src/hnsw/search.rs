@@ -75,7 +75,7 @@ const PREFETCH_AHEAD_COMPACT: usize = 8;
 /// 1 thread, interleaved best of 3-5 rounds, ef 16 / 32 / 64, against 8 ahead into L1:
 /// - 300k synthetic rows (`peers.py --synthetic 300000,384`): i4 (58 MB) +8-20% /
 ///   +5-20% / +6-15%, i8 (116 MB) +31% / +35% / +31%; 24 and 32 ahead within ±4% of 16;
-/// - dev50k i8 codes (19 MB, with the f32 rows of re-ranking sharing the L3): +8-11%;
+/// - dev50k i8 codes (19 MB, with the f32 rows of re-ranking sharing the L3): +8-17%;
 /// - dev50k i4 codes (9.6 MB): 2-11% slower (the L1 requests arrive in time from the
 ///   L3), hence the size test.
 const PREFETCH_AHEAD_FAR: usize = 16;

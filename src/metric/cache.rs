@@ -1,5 +1,6 @@
-//! The size of the CPU's last-level cache: graph walks prefetch compact rows further
-//! ahead, into L2, once the rows they read no longer fit in it (`hnsw::search`).
+//! The size of the CPU's last-level cache: graph walks (`hnsw::search`) and the native
+//! builder (`hnsw::native::source`) prefetch compact rows further ahead, into L2, once
+//! the rows they read no longer fit in it.
 
 use std::sync::OnceLock;
 

@@ -118,10 +118,11 @@ const NEAR_AHEAD: usize = 8;
 
 /// Rows ahead the beam prefetches codes larger than half the last-level cache, into L2:
 /// in L1 requests they wait on the core's few L1 miss buffers. On 300k synthetic 384-d
-/// rows (116 MB of codes, EPYC Zen 4 with 32 MiB L3, 2 threads) builds took 12-18% less
-/// CPU than eight ahead into L1 (two interleaved pairs: 61.8 vs 74.7 and 59.4 vs 67.6
-/// CPU-s), with the same recall; on dev50k (19 MB of codes, also beyond half the L3) it
-/// was within the noise of [`NEAR_AHEAD`] (four interleaved pairs).
+/// rows (116 MB of codes, EPYC Zen 4 with 32 MiB L3, 2 threads) builds took 12-17% less
+/// CPU than eight ahead into L1 (four interleaved pairs: 61.8 vs 71.4, 68.0 vs 79.9,
+/// 61.8 vs 74.7, 59.4 vs 67.6 CPU-s), with the same recall; on dev50k (19 MB of codes,
+/// also beyond half the L3) it was within the noise of [`NEAR_AHEAD`] (seven interleaved
+/// pairs, best 4.41 against 4.51 s).
 const FAR_AHEAD: usize = 16;
 
 /// An [`I8Codes`] row as a query: its codes, scale and (L2) squared norm.
